@@ -1,0 +1,12 @@
+"""The JSON API under ``/api/v1`` and its OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.api import docs, images
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(images.bp)
+    app.register_blueprint(docs.bp)

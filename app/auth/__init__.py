@@ -1,0 +1,1 @@
+"""Accounts, sessions, API keys and the login rate limit."""

@@ -1,0 +1,1 @@
+"""Media handling for uploads: recognise, probe, derive thumbnails, read metadata."""

@@ -1,0 +1,14 @@
+"""Server-rendered pages: one blueprint per area."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.web import admin, auth, errors, gallery, media, settings, templating
+
+
+def init_app(app: Flask) -> None:
+    errors.init_app(app)
+    templating.init_app(app)
+    for module in (auth, gallery, media, settings, admin):
+        app.register_blueprint(module.bp)

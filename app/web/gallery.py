@@ -1,0 +1,98 @@
+"""The gallery: home grid, my pictures, search results, a picture's page, upload."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.auth.access import current_viewer, gallery
+from app.db import get_db
+from app.errors import AppError, NotFound
+from app.media import library
+from app.queries import images
+from app.search.grid import grid_page
+from app.search.pagination import parse_cursor
+from app.web.forms import safe_next
+
+bp = Blueprint("gallery", __name__)
+
+
+def _grid(title: str, owner_id: int | None = None) -> str:
+    query = request.args.get("q", "").strip()
+    page = grid_page(get_db(), current_viewer(), query=query, owner_id=owner_id,
+                     cursor=parse_cursor(request.args.get("cursor")),
+                     limit=current_app.config["PAGE_SIZE"],
+                     timeout_ms=current_app.config["QUERY_TIMEOUT_MS"])
+    template = "gallery/_cards.html" if request.args.get("partial") else "gallery/index.html"
+    return render_template(template, page=page, title=title, query=query,
+                           scope="mine" if owner_id else "all")
+
+
+@bp.route("/")
+@gallery
+def index() -> str:
+    return _grid("Gallery")
+
+
+@bp.route("/mine")
+def mine() -> str:
+    return _grid("My pictures", owner_id=current_user.id)
+
+
+@bp.route("/images/<int:image_id>")
+@gallery
+def show(image_id: int) -> str:
+    db, viewer = get_db(), current_viewer()
+    image = images.get_image(db, image_id, viewer)
+    if image is None:
+        raise NotFound("No such picture.")
+    scope_owner = current_user.id if request.args.get("scope") == "mine" else None
+    newer, older = images.neighbours(db, viewer, image_id, scope_owner)
+    metadata = images.get_metadata(db, image_id) or {}
+    return render_template(
+        "gallery/show.html", image=image, metadata=metadata, newer=newer, older=older,
+        generation=json.loads(metadata.get("generation_json") or "{}"),
+        exif=json.loads(metadata.get("exif_json") or "{}"),
+        is_owner=viewer.user_id == image["owner_id"], scope=request.args.get("scope", ""),
+    )
+
+
+@bp.route("/images/<int:image_id>/edit", methods=["POST"])
+def edit(image_id: int) -> Response:
+    try:
+        library.update_details(get_db(), image_id, current_user.id, request.form)
+        flash("Saved.")
+    except AppError as error:
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+    return redirect(url_for("gallery.show", image_id=image_id))
+
+
+@bp.route("/images/<int:image_id>/delete", methods=["POST"])
+def delete(image_id: int) -> Response:
+    library.delete(get_db(), image_id, current_user.id)
+    flash("Picture deleted.")
+    return redirect(url_for("gallery.mine"))
+
+
+@bp.route("/images/bulk", methods=["POST"])
+def bulk() -> Response:
+    db, ids = get_db(), request.form.getlist("ids")
+    action = request.form.get("action", "")
+    if action == "delete":
+        count = library.delete_many(db, current_user.id, ids)
+        flash(f"Deleted {count} picture(s).")
+    else:
+        count = library.set_visibility(db, current_user.id, ids, action)
+        flash(f"Made {count} picture(s) {action}.")
+    return redirect(safe_next(request.form.get("next"), url_for("gallery.mine")))
+
+
+@bp.route("/upload")
+def upload() -> str:
+    return render_template("gallery/upload.html",
+                           max_upload_mb=current_app.config["MAX_UPLOAD_MB"])

@@ -1,0 +1,57 @@
+"""Serves a picture's files (thumbnail, preview, original) after the visibility check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, send_file
+from werkzeug.wrappers import Response
+
+from app.auth.access import current_viewer, gallery
+from app.db import get_db
+from app.errors import NotFound
+from app.media.storage import MediaStore
+from app.queries import images
+
+bp = Blueprint("media", __name__)
+
+VARIANTS = {"thumb": "thumb.webp", "preview": "preview.webp"}
+
+
+@bp.route("/media/<int:image_id>/<any(thumb, preview, original):variant>")
+@gallery
+def file(image_id: int, variant: str) -> Response:
+    image = images.get_image(get_db(), image_id, current_viewer())
+    if image is None:
+        raise NotFound("No such picture.")
+    store: MediaStore = current_app.extensions["salon.media"]
+    if variant == "original":
+        path = store.original_path(image["sha256"], image["ext"])
+    else:
+        path = store.derived_path(image["sha256"], VARIANTS[variant])
+    if not path.exists():
+        raise NotFound("The file is missing from the media store.")
+    response = send_file(path, mimetype=image["mime"] if variant == "original" else "image/webp",
+                         conditional=True, etag=f"{image['sha256']}-{variant}", max_age=3600)
+    _cache_headers(response)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/media/<int:image_id>/download")
+@gallery
+def download(image_id: int) -> Response:
+    image = images.get_image(get_db(), image_id, current_viewer())
+    if image is None:
+        raise NotFound("No such picture.")
+    store: MediaStore = current_app.extensions["salon.media"]
+    path = store.original_path(image["sha256"], image["ext"])
+    response = send_file(path, mimetype=image["mime"], as_attachment=True,
+                         download_name=image["file_name"], conditional=True)
+    _cache_headers(response)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _cache_headers(response: Response) -> None:
+    # Never in a shared cache: a picture made private later must not linger there.
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

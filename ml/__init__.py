@@ -1,0 +1,1 @@
+"""Models and image operations: plain Python, no Flask imports."""

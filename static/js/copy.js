@@ -1,0 +1,4 @@
+import { wireConfirmations, wireCopyButtons } from "./common.js";
+
+wireCopyButtons();
+wireConfirmations();

@@ -67,6 +67,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAGE_SIZE", _positive_int, 60, "Pictures per gallery page."),
     Setting("QUERY_TIMEOUT_MS", _positive_int, 2000, "Time limit of one search query."),
     Setting("LOG_LEVEL", str, "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR."),
+    Setting("WORKER_CONCURRENCY", _positive_int, 2, "Worker processes `salon worker` starts."),
+    Setting("WORKER_GRACE_SECONDS", _positive_int, 30,
+            "On shutdown, how long running jobs may take to finish before they are released."),
+    Setting("JOB_LEASE_SECONDS", _positive_int, 30,
+            "Lease of a running job; heartbeats renew it, an expired one puts the job back."),
+    Setting("CPU_SLOTS", _positive_int, os.cpu_count() or 1,
+            "CPU slots shared by all running jobs (each job declares how many it needs)."),
+    Setting("GPU_MB", int, 0, "GPU memory (MB) shared by running jobs; 0 means no GPU jobs."),
+    Setting("JOB_MODULES", lambda raw: tuple(m.strip() for m in raw.split(",") if m.strip()), (),
+            "Extra Python modules that register job handlers (comma-separated)."),
+    Setting("SIMILAR_DISTANCE", int, 6,
+            "Largest perceptual-hash distance (0–7 bits of 64) for 'similar pictures'."),
+    Setting("REALTIME_POLL_MS", _positive_int, 100,
+            "How often the web process relays new job events to browsers."),
 )
 
 

@@ -8,22 +8,26 @@ carry no metadata (a thumbnail must never leak the GPS position). The whole
 image is decoded, so a truncated or corrupt upload fails here, and files are
 written under a temporary name and renamed, so a failure leaves nothing.
 
-Backend per format: the faster one, measured (2 cores, ms per image for both
-WebP files, versus a bare 256 px ``Image.thumbnail``/``pyvips.thumbnail`` call,
-12 MP noise+gradient test images, WebP q80 method/effort 0):
+Backend per format: the faster one, measured (2 busy cores, median ms for
+both WebP files; "bare" = one 256 px ``Image.thumbnail`` / ``pyvips.thumbnail``
+call and save; 12 MP noise+gradient images):
 
-    JPEG  Pillow draft 89  libvips 107   bare Pillow 64, bare libvips 69
-    PNG   Pillow 247       libvips 182   bare 221 / 176
-    WebP  Pillow 442       libvips 373   bare 423 / 349
-    TIFF  Pillow 59        libvips 45    bare 35 / 23
-    GIF   Pillow 127       libvips 144   bare 77 / 126
-    AVIF  Pillow 236       libvips 875   bare 202 / 849
-    HEIC  Pillow 827       (libvips here cannot decode HEVC)
-    BMP   Pillow 61        (libvips here has no BMP loader)
+    format  Pillow  libvips  bare Pillow  bare libvips
+    JPEG      85-90  107-125   64-74       69-79   Pillow (draft to 1/2 scale)
+    PNG        249     185      221         173    libvips
+    WebP       452     379      417         373    libvips
+    TIFF        46     41-49     31          29    libvips (a tie; handles more TIFFs)
+    GIF        134     154       84         136    Pillow
+    AVIF       239     910      214         885    Pillow
+    HEIC       824      -       826          -     Pillow (this libvips has no HEVC)
+    BMP         47      -        32          -     Pillow (this libvips has no BMP)
 
-WebP method 0 for the preview is 2–5× faster than the default 4 at the same
-quality (files ~20 % larger); the thumbnail is made and encoded (method 4) in
-parallel with the preview's encoding, which saves another ~4 ms.
+Upload path for a 12 MP JPEG (hash+copy, sniff, probe, derive, metadata; no
+database): 96 ms against 70 ms for the bare Pillow call, 1.37×. WebP method 0
+for the preview is 2–5× faster than the default 4 at the same quality (files
+~20 % larger); the preview's bilinear step runs in horizontal bands on all
+cores, and the thumbnail is made and encoded (method 4) while the preview
+encodes.
 """
 
 from __future__ import annotations

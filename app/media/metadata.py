@@ -19,10 +19,10 @@ import math
 import re
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from PIL import Image
 
@@ -49,8 +49,9 @@ def extract_metadata(path: Path, mime: str) -> dict[str, Any]:
         result["exif"] = _safe(lambda: exif_fields(exif), no_fields)
         result["gps"] = _safe(lambda: gps_position(exif), None)
         comment = _safe(lambda: user_comment(exif), None)
-        if comment:
-            text.setdefault("UserComment", comment)
+        room = TEXT_LIMIT - sum(map(len, text.values()))
+        if comment and room > 0:
+            text.setdefault("UserComment", comment[:room])
     result["text"] = text
     result["generation"] = _safe(lambda: parse_generation(text), None)
     return result
@@ -110,7 +111,7 @@ def read_png_chunks(path: Path) -> tuple[dict[str, str], bytes | None]:
     return text, exif
 
 
-def _chunks(file: Any) -> Any:
+def _chunks(file: BinaryIO) -> Iterator[tuple[bytes, bytes]]:
     """(type, data) of the metadata chunks; the others (pixel data) are skipped unread."""
     for _ in range(MAX_CHUNKS):
         header = file.read(8)

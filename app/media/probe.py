@@ -7,10 +7,11 @@ format it knows, and with a few bytes of the header for BMP.
 
 Pillow keeps a process-wide limit of its own (``Image.MAX_IMAGE_PIXELS``)
 that would fire, as a warning or an error and with a message meant for
-programmers, before our check could run. ``open_pillow`` is the one way this
-package opens images with Pillow: it raises Pillow's limit to ours (Pillow
-then only fires for images we refuse anyway) and turns its warning and error
-into ``TooLarge``, and every other failure into ``BadRequest``.
+programmers, before our check could run. ``probe_image`` raises Pillow's
+limit to ours, so Pillow only fires for images we refuse anyway, and
+``open_pillow`` (the one way this package opens images with Pillow) turns
+that warning and error into ``TooLarge`` and any other failure into
+``BadRequest``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ _vips_module: ModuleType | bool | None = False  # False: not tried yet
 
 @dataclass(frozen=True)
 class ImageInfo:
-    width: int  # as stored, before EXIF orientation
+    width: int  # as stored, before EXIF orientation (HEIF rotations are applied by libheif)
     height: int
     orientation: int  # EXIF 1–8
     frames: int
@@ -60,7 +61,7 @@ class ImageInfo:
 def probe_image(path: Path, mime: str, *, max_pixels: int) -> ImageInfo:
     """Header facts about the image at ``path``; TooLarge for bombs, BadRequest if unreadable."""
     relax_pillow_limit(max_pixels)
-    width, height, orientation, frames = read_header(path, mime)
+    width, height, orientation, frames = read_header(path, mime, max_pixels=max_pixels)
     check_pixels(width, height, max_pixels)
     return ImageInfo(width, height, orientation, frames, frames > 1 and mime in ANIMATABLE)
 
@@ -88,15 +89,16 @@ def relax_pillow_limit(max_pixels: int) -> None:
             Image.MAX_IMAGE_PIXELS = max_pixels
 
 
-def read_header(path: Path, mime: str) -> tuple[int, int, int, int]:
-    """(width, height, orientation, frames) from the header alone; no size check."""
+def read_header(path: Path, mime: str, *,
+                max_pixels: int | None = None) -> tuple[int, int, int, int]:
+    """(width, height, orientation, frames) from the header alone; no size check of ours."""
     if mime not in PILLOW_FORMATS:
         raise UnsupportedType(f"{mime} is not an image type Salon reads.")
     if mime == "image/bmp":
         return (*_bmp_size(path), 1, 1)
     vips = vips_module()
     if vips is None:
-        return _pillow_header(path, mime)
+        return _pillow_header(path, mime, max_pixels)
     return _vips_header(vips, path, mime)
 
 
@@ -159,9 +161,9 @@ def _vips_int(image: Any, field: str, default: int) -> int:
     return value if isinstance(value, int) else default
 
 
-def _pillow_header(path: Path, mime: str) -> tuple[int, int, int, int]:
+def _pillow_header(path: Path, mime: str, max_pixels: int | None) -> tuple[int, int, int, int]:
     """Without libvips: Pillow's lazy open reads the header only."""
-    with open_pillow(path, mime) as image:
+    with open_pillow(path, mime, max_pixels=max_pixels) as image:
         frames = getattr(image, "n_frames", 1)
         return image.width, image.height, pillow_orientation(image, mime), frames
 
@@ -183,17 +185,19 @@ def pillow_orientation(image: Image.Image, mime: str) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def corrupt(mime: str, truncated: bool = True) -> BadRequest:
+def corrupt(mime: str) -> BadRequest:
     label = BY_MIME[mime].label if mime in BY_MIME else mime
-    kind = "truncated or corrupt" if truncated else "corrupt"
-    return BadRequest(f"The file is a {kind} {label}.")
+    return BadRequest(f"The file is a truncated or corrupt {label}.")
 
 
 _BOMB = re.compile(r"\((\d+) pixels\)")
 
 
-def open_pillow(path: Path, mime: str) -> Image.Image:
-    """Open lazily with Pillow, allowing only the sniffed format; use as a context manager."""
+def open_pillow(path: Path, mime: str, *, max_pixels: int | None = None) -> Image.Image:
+    """Open lazily with Pillow, allowing only the sniffed format; use as a context manager.
+
+    ``max_pixels`` only words the message should Pillow's own bomb limit fire.
+    """
     fmt = PILLOW_FORMATS.get(mime)
     if fmt is None:
         raise UnsupportedType(f"{mime} is not an image type Salon reads.")
@@ -203,7 +207,7 @@ def open_pillow(path: Path, mime: str) -> Image.Image:
         with warnings_as(Image.DecompressionBombWarning, "error"):
             return Image.open(path, formats=[fmt])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _pillow_bomb(exc) from exc
+        raise _pillow_bomb(exc, max_pixels or Image.MAX_IMAGE_PIXELS or 0) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error) as exc:
         log.debug("Pillow cannot open %s as %s: %s", path, fmt, exc)
         raise corrupt(mime) from exc
@@ -221,9 +225,8 @@ def warnings_as(category: type[Warning], action: Literal["error", "ignore"]) -> 
         yield
 
 
-def _pillow_bomb(exc: Exception) -> TooLarge:
+def _pillow_bomb(exc: Exception, limit: int) -> TooLarge:
     found = _BOMB.search(str(exc))
-    limit = Image.MAX_IMAGE_PIXELS or 0
     if found is None:
         return TooLarge("The image has too many pixels.", max_pixels=limit)
     pixels = int(found.group(1))

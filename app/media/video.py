@@ -50,7 +50,7 @@ def probe_video(path: Path) -> VideoInfo:
     container = str(data.get("format", {}).get("format_name", ""))
     if not set(container.split(",")) & set(ACCEPTED_FORMATS):
         raise UnsupportedType(f"The video container ({container or 'unknown'}) is not supported.")
-    stream = next((s for s in data.get("streams", []) if s.get("codec_type") == "video"), None)
+    stream = next((s for s in data.get("streams", []) if _is_picture(s)), None)
     if stream is None:
         raise UnsupportedType("The file has no video stream.")
     width, height = _int(stream.get("width")), _int(stream.get("height"))
@@ -60,6 +60,12 @@ def probe_video(path: Path) -> VideoInfo:
     return VideoInfo(duration=_duration(data, stream), codec=str(stream.get("codec_name", "")),
                      width=width, height=height, display_width=height if turned else width,
                      display_height=width if turned else height)
+
+
+def _is_picture(stream: Any) -> bool:
+    """A real video stream, not cover art stored as a one-frame "video"."""
+    return (isinstance(stream, dict) and stream.get("codec_type") == "video"
+            and (stream.get("disposition") or {}).get("attached_pic") != 1)
 
 
 def _ffprobe(path: Path) -> dict[str, Any]:
@@ -161,7 +167,7 @@ def _grab_frame(path: Path, out: Path, at: float, suffix: str) -> None:
     codec = "mjpeg" if suffix in (".jpg", ".jpeg") else "png"
     command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                *_INPUT_OPTIONS, "-ss", f"{at:.3f}", "-i", _file_url(path),
-               "-map", "0:v:0", "-frames:v", "1", "-an", "-sn", "-dn",
+               "-map", "0:V:0", "-frames:v", "1", "-an", "-sn", "-dn",
                "-f", "image2", "-update", "1", "-c:v", codec,
                "-pix_fmt", "rgb24" if codec == "png" else "yuvj420p", _file_url(out)]
     _run(command, POSTER_TIMEOUT)

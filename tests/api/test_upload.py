@@ -54,7 +54,8 @@ def _heic() -> bytes:
 
 
 def _gif() -> bytes:
-    frames = [Image.new("P", (120, 80), i * 40) for i in range(4)]
+    colors = ["red", "green", "blue", "yellow"]
+    frames = [Image.new("RGB", (120, 80), color) for color in colors]
     buffer = io.BytesIO()
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=80, loop=0)
     return buffer.getvalue()

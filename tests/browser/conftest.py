@@ -44,6 +44,8 @@ def server(tmp_path: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        if process.stderr:
+            process.stderr.close()
 
 
 def _wait_until_up(url: str, process: subprocess.Popen) -> None:

@@ -65,6 +65,7 @@ def test_arrow_keys_step_through_pictures(page, tmp_path) -> None:
     page.locator('#upload-list li[data-state="done"]').nth(1).wait_for()
     page.goto("/mine")
     page.locator(".card a").first.click()
+    page.wait_for_url("**/images/*")
     first = page.url
     page.keyboard.press("ArrowRight")
     page.wait_for_url(lambda url: url != first)

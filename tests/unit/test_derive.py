@@ -230,7 +230,8 @@ def test_alpha_webp_keeps_alpha(tmp_path: Path, backend: str) -> None:
     assert alpha[:5].mean() < 15 and alpha[-5:].mean() > 240
 
 
-@pytest.mark.parametrize(("fmt", "mime"), [("GIF", "image/gif"), ("WEBP", "image/webp")])
+@pytest.mark.parametrize(("fmt", "mime"), [("GIF", "image/gif"), ("WEBP", "image/webp"),
+                                           ("PNG", "image/png")])
 def test_animations_show_their_first_frame(tmp_path: Path, backend: str, fmt: str,
                                            mime: str) -> None:
     frames = [Image.new("RGB", (300, 200), colour) for colour in ("red", "lime", "blue")]

@@ -144,3 +144,32 @@ def test_without_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert not ffmpeg_available()
     with pytest.raises(UnsupportedType, match="ffmpeg is not installed"):
         probe_video(source)
+
+
+def test_cover_art_listed_first_is_skipped(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = {"format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "4.5"},
+              "streams": [{"codec_type": "video", "codec_name": "mjpeg", "width": 600,
+                           "height": 600, "disposition": {"attached_pic": 1}},
+                          {"codec_type": "audio", "codec_name": "aac"},
+                          {"codec_type": "video", "codec_name": "hevc", "width": 1920,
+                           "height": 1080, "side_data_list": [{"rotation": -90}]}]}
+    monkeypatch.setattr(video, "_ffprobe", lambda path: answer)
+    info = probe_video(tmp_path / "any.mp4")
+    assert (info.codec, info.width, info.height, info.duration) == ("hevc", 1920, 1080, 4.5)
+    assert (info.display_width, info.display_height) == (1080, 1920)
+
+
+def test_cover_art_is_not_mistaken_for_the_video(tmp_path: Path) -> None:
+    plain = make_video(tmp_path / "plain.mp4")
+    cover = tmp_path / "cover.png"
+    Image.new("RGB", (64, 64), "red").save(cover)
+    with_cover = tmp_path / "with-cover.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(cover), "-i", str(plain),
+                    "-map", "0", "-map", "1", "-c", "copy", "-disposition:v:0", "attached_pic",
+                    str(with_cover)], check=True, capture_output=True, timeout=60)
+    info = probe_video(with_cover)
+    assert (info.codec, info.width, info.height) == ("h264", 320, 240)
+    extract_poster(with_cover, tmp_path / "poster.png", info.duration)
+    with Image.open(tmp_path / "poster.png") as poster:
+        assert poster.size == (320, 240)

@@ -1,0 +1,1 @@
+"""Background work: the SQLite job queue, its handlers, and the worker processes."""

@@ -14,12 +14,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app import db, logs
     from app.api import init_app as init_api
     from app.auth import access, session
+    from app.jobs.registry import load_handlers
     from app.media import storage
     from app.web import init_app as init_web
 
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.update(settings.load_config(config))
     logs.init_app(app)
+    load_handlers(app.config["JOB_MODULES"])
     db.init_app(app)
     storage.init_app(app)
     session.init_app(app)

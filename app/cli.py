@@ -60,13 +60,32 @@ def web() -> None:
 
 
 @main.command()
-def run() -> None:
-    """Start Salon: initialise, then serve the web application."""
-    from app.server import serve
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: SALON_WORKER_CONCURRENCY).")
+@click.option("--kinds", default="", help="Only these job kinds, comma-separated.")
+def worker(concurrency: int | None, kinds: str) -> None:
+    """Run background jobs: a supervisor over worker processes."""
+    from app.jobs.supervisor import Supervisor, install_signal_handlers
+    from app.logs import configure
 
     app = _app()
     initialise(app)
-    serve(app)
+    configure(app.config["LOG_LEVEL"])
+    supervisor = Supervisor(dict(app.config),
+                            concurrency or app.config["WORKER_CONCURRENCY"],
+                            [kind for kind in kinds.split(",") if kind])
+    install_signal_handlers(supervisor)
+    supervisor.run()
+
+
+@main.command()
+def run() -> None:
+    """Start Salon: the web application and one worker, restarted if it dies."""
+    from app.launcher import serve_with_worker
+
+    app = _app()
+    initialise(app)
+    serve_with_worker(app)
 
 
 def _create(username: str, password: str, role: str) -> None:
@@ -158,6 +177,99 @@ def api_key_revoke(username: str, key_id: int) -> None:
     if not revoked:
         _fail(AppError(f"no active key {key_id} for {username!r}"))
     click.echo(f"revoked key {key_id}")
+
+
+@main.group()
+def jobs() -> None:
+    """Inspect and control background jobs."""
+
+
+@jobs.command("list")
+@click.option("--state", type=click.Choice(["queued", "running", "succeeded", "failed",
+                                            "cancelled", "blocked"]))
+@click.option("--kind")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def jobs_list(state: str | None, kind: str | None, limit: int, as_json: bool) -> None:
+    """List jobs, newest first, with counts by kind and state."""
+    from app.queries import jobs as job_queries
+    from app.queries.visibility import Viewer
+
+    db = _db(_app())
+    rows = job_queries.list_jobs(db, Viewer(None, is_admin=True), state=state, kind=kind,
+                                 limit=limit)
+    if as_json:
+        click.echo(json.dumps({"counts": job_queries.counts(db),
+                               "jobs": [job_queries.job_json(row) for row in rows]}))
+        return
+    for row in rows:
+        detail = row["error"] or row["message"] or ""
+        click.echo(f"{row['id']:>7}  {row['kind']:<28} {row['state']:<10} "
+                   f"{row['progress']:>4.0%}  {detail[:80]}")
+
+
+def _job_action(action: str, job_id: int) -> None:
+    from app.jobs import control
+    from app.queries.visibility import Viewer
+
+    try:
+        getattr(control, action)(_db(_app()), job_id, Viewer(None, is_admin=True))
+    except AppError as error:
+        _fail(error)
+    click.echo(f"job {job_id}: {action} done")
+
+
+@jobs.command("retry")
+@click.argument("job_id", type=int)
+def jobs_retry(job_id: int) -> None:
+    """Queue a failed or cancelled job again."""
+    _job_action("retry", job_id)
+
+
+@jobs.command("cancel")
+@click.argument("job_id", type=int)
+def jobs_cancel(job_id: int) -> None:
+    """Cancel a queued, blocked or running job."""
+    _job_action("cancel", job_id)
+
+
+@jobs.command("configure")
+@click.argument("kind")
+@click.option("--concurrency", help="Most jobs of this kind at once; 'none' for no limit.")
+@click.option("--pause/--resume", default=None, help="Stop or restart claiming this kind.")
+def jobs_configure(kind: str, concurrency: str | None, pause: bool | None) -> None:
+    """Change a job kind's concurrency or pause it, without restarting workers."""
+    from app.jobs import control
+
+    values: dict[str, object] = {}
+    if concurrency is not None:
+        values["concurrency"] = None if concurrency == "none" else concurrency
+    if pause is not None:
+        values["paused"] = pause
+    try:
+        control.configure_kind(_db(_app()), kind, values)
+    except AppError as error:
+        _fail(error)
+    click.echo(f"{kind}: updated")
+
+
+@jobs.command("enqueue")
+@click.argument("kind")
+@click.option("--payload", default="{}", help="JSON payload.")
+def jobs_enqueue(kind: str, payload: str) -> None:
+    """Queue a job by hand (e.g. 'sleep' with '{"seconds": 5}' to watch progress)."""
+    from app.jobs.queue import Queue
+    from app.jobs.registry import get_kind, load_handlers
+
+    app = _app()
+    load_handlers(app.config["JOB_MODULES"])
+    if get_kind(kind) is None:
+        _fail(AppError(f"no job kind {kind!r}"))
+    try:
+        data = json.loads(payload)
+    except json.JSONDecodeError as error:
+        _fail(AppError(f"--payload is not JSON: {error}"))
+    click.echo(Queue(_db(app)).enqueue(kind, data))
 
 
 @main.command()

@@ -13,7 +13,8 @@ from app.config import SETTINGS
 from app.db import Database
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE_ARGS = {"image_id": 1, "user_id": 1, "key_id": 1, "variant": "thumb", "filename": "x.css"}
+SAMPLE_ARGS = {"image_id": 1, "user_id": 1, "key_id": 1, "job_id": 1, "variant": "thumb",
+               "filename": "x.css", "kind": "noop"}
 
 
 def _url(app, rule) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.api import docs, images
+from app.api import docs, images, jobs
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(images.bp)
+    app.register_blueprint(jobs.bp)
     app.register_blueprint(docs.bp)

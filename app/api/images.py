@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.analysis.service import analysis_state
 from app.api.serialize import image_card, image_detail
 from app.auth.access import current_viewer, gallery
 from app.db import get_db
@@ -46,7 +47,8 @@ def upload() -> tuple[Response, int]:
                           [r.image["id"] for r in results if not r.duplicate])
             error.details.update(file_name=upload.filename, index=index)
             raise
-    body = [{**image_card(r.image), "duplicate": r.duplicate} for r in results]
+    body = [{**image_card(r.image), "duplicate": r.duplicate, "analysis_job_id": r.job_id}
+            for r in results]
     status = 201 if any(not r.duplicate for r in results) else 200
     return jsonify({"images": body}), status
 
@@ -83,7 +85,8 @@ def get_image(image_id: int) -> Response:
     if row is None:
         raise NotFound("No such picture.")
     detail = image_detail(row, images.get_metadata(db, image_id),
-                          is_owner=viewer.user_id == row["owner_id"])
+                          is_owner=viewer.user_id == row["owner_id"],
+                          analysis=analysis_state(db, image_id))
     return jsonify(detail)
 
 

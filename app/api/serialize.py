@@ -21,7 +21,8 @@ def image_card(row: Row) -> dict[str, Any]:
     }
 
 
-def image_detail(row: Row, metadata: Row | None, is_owner: bool) -> dict[str, Any]:
+def image_detail(row: Row, metadata: Row | None, is_owner: bool,
+                 analysis: dict[str, Any] | None = None) -> dict[str, Any]:
     meta = dict(metadata or {})
     generation = json.loads(meta.get("generation_json") or "{}")
     exif = json.loads(meta.get("exif_json") or "{}")
@@ -35,7 +36,7 @@ def image_detail(row: Row, metadata: Row | None, is_owner: bool) -> dict[str, An
         "codec": row["codec"], "taken_at": row["taken_at"], "updated_at": row["updated_at"],
         "rating": None, "nsfw_score": None, "caption": None, "tags": [],
         "metadata": {"generation": generation, "exif": exif, "gps": gps},
-        "analysis": {"state": "none", "steps": []},
+        "analysis": analysis or {"state": "none", "steps": []},
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import threading
 from typing import Any
 
 from app.config import load_config
@@ -36,10 +37,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--owner", required=True)
     parser.add_argument("--kinds", default="")
     args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     config = load_config()
     configure(config["LOG_LEVEL"])
     runner = build_runner(config, args.owner, [k for k in args.kinds.split(",") if k] or None)
-    signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())
+    runner.stop = stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides; Ctrl-C reaches it
     log.info("worker process %s started", args.owner)
     runner.loop()

@@ -61,13 +61,18 @@ class Queue:
     # -- producing ----------------------------------------------------------------
 
     def enqueue(self, kind: str, payload: dict[str, Any] | None = None, *,
-                dedupe_key: str | None = None, priority: int = 0, max_attempts: int = 3,
-                delay: float = 0.0, user_id: int | None = None, image_id: int | None = None,
-                cpu_slots: int = 1, gpu_mb: int = 0, timeout_seconds: float = 600) -> int:
-        """Queue a job; with a ``dedupe_key`` already pending, return that job's id."""
+                dedupe_key: str | None = None, delay: float = 0.0, user_id: int | None = None,
+                image_id: int | None = None, **limits: Any) -> int:
+        """Queue a job; with a ``dedupe_key`` already pending, return that job's id.
+
+        ``limits`` (priority, max_attempts, cpu_slots, gpu_mb, timeout_seconds)
+        default to what the kind declared in the registry.
+        """
         now = self.clock()
-        values = (kind, json.dumps(payload or {}), dedupe_key, priority, max_attempts,
-                  now + delay, cpu_slots, gpu_mb, timeout_seconds, user_id, image_id, now, now)
+        spec = {**declared_limits(kind), **limits}
+        values = (kind, json.dumps(payload or {}), dedupe_key, spec["priority"],
+                  spec["max_attempts"], now + delay, spec["cpu_slots"], spec["gpu_mb"],
+                  spec["timeout_seconds"], user_id, image_id, now, now)
         with self.db.transaction():
             try:
                 job_id = self.db.execute(
@@ -165,8 +170,8 @@ class Queue:
             if row["attempts"] < row["max_attempts"]:
                 delay = self.backoff(row["attempts"])
                 self.db.execute(
-                    "UPDATE jobs SET state = 'queued', run_after = ?, error = ?, lease_owner = NULL,"
-                    " lease_until = NULL, updated_at = ? WHERE id = ?",
+                    "UPDATE jobs SET state = 'queued', run_after = ?, error = ?,"
+                    " lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
                     (now + delay, error[:4000], now, job_id))
                 state = "queued"
             else:
@@ -184,8 +189,9 @@ class Queue:
         """Park the job until ``blocked_on`` (e.g. ``model:wd14``) is available again."""
         with self.db.transaction():
             self.db.execute(
-                "UPDATE jobs SET state = 'blocked', message = ?, blocked_on = ?, lease_owner = NULL,"
-                " lease_until = NULL, attempts = max(0, attempts - 1), updated_at = ?"
+                "UPDATE jobs SET state = 'blocked', message = ?, blocked_on = ?,"
+                " lease_owner = NULL, lease_until = NULL, attempts = max(0, attempts - 1),"
+                " updated_at = ?"
                 " WHERE id = ? AND state = 'running' AND lease_owner = ?",
                 (reason[:500], blocked_on, self.clock(), job_id, owner))
             if self.db.changes() != 1:
@@ -254,8 +260,8 @@ class Queue:
                 "SELECT id FROM jobs WHERE state = 'blocked' AND blocked_on = ?", (blocked_on,))]
             for job_id in ids:
                 self.db.execute(
-                    "UPDATE jobs SET state = 'queued', run_after = ?, message = '', blocked_on = NULL,"
-                    " updated_at = ? WHERE id = ?", (now, now, job_id))
+                    "UPDATE jobs SET state = 'queued', run_after = ?, message = '',"
+                    " blocked_on = NULL, updated_at = ? WHERE id = ?", (now, now, job_id))
                 self._event(job_id, "job.state")
         return len(ids)
 
@@ -270,7 +276,8 @@ class Queue:
             rows = self.db.all("SELECT id, lease_owner FROM jobs WHERE state = 'running'"
                                " AND lease_until < ?", (now,))
         for row in rows:
-            self.fail(row["id"], row["lease_owner"], "The worker stopped answering (lease expired).")
+            self.fail(row["id"], row["lease_owner"],
+                      "The worker stopped answering (lease expired).")
         return len(rows)
 
     def release(self, owner: str, reason: str, count_attempt: bool = True) -> int:
@@ -330,6 +337,20 @@ class Queue:
                 "INSERT INTO job_events (job_id, event, user_id, image_id, data, created_at)"
                 " VALUES (NULL, 'image.updated', ?, ?, ?, ?)",
                 (user_id, image_id, json.dumps({"image_id": image_id, **data}), self.clock()))
+
+
+DEFAULT_LIMITS = {"priority": 0, "max_attempts": 3, "cpu_slots": 1, "gpu_mb": 0,
+                  "timeout_seconds": 600.0}
+
+
+def declared_limits(kind: str) -> dict[str, Any]:
+    """The registry's declaration for ``kind``, or the defaults for unknown kinds."""
+    from app.jobs.registry import get_kind  # the registry imports handlers; keep it lazy
+
+    declared = get_kind(kind)
+    if declared is None:
+        return dict(DEFAULT_LIMITS)
+    return {name: getattr(declared, name) for name in DEFAULT_LIMITS}
 
 
 def event_data(row: Row) -> dict[str, Any]:

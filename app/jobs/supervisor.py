@@ -109,7 +109,7 @@ class Supervisor:
         for kind, every in MAINTENANCE.items():
             if now - self._last_maintenance.get(kind, -every) >= every:
                 self._last_maintenance[kind] = now
-                self.queue.enqueue(kind, dedupe_key=kind, priority=-10, max_attempts=1)
+                self.queue.enqueue(kind, dedupe_key=kind)
 
     def shutdown(self) -> None:
         """Let running jobs finish within the grace period, then release what is left."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from app.analysis.service import enqueue_analysis
 from app.db import Database, Row
 from app.errors import BadRequest, TooLarge, UnsupportedType
 from app.media.derive import make_derivatives
@@ -43,6 +44,7 @@ class Limits:
 class Ingested:
     image: Row
     duplicate: bool
+    job_id: int | None = None
 
 
 @dataclass
@@ -135,11 +137,13 @@ def _commit(db: Database, store: MediaStore, upload: _Upload, values: dict[str, 
         image_id = images.insert_image(db, values)
         images.insert_metadata(db, image_id, metadata)
         images.index_image(db, image_id)
+        # Queued in the same transaction: a stored picture always gets analysed.
+        job_id = enqueue_analysis(db, image_id, values["owner_id"])
         row = db.one("SELECT * FROM images WHERE id = ?", (image_id,))
     assert row is not None
     log.info("stored picture %s (%s, %s bytes) for user %s", image_id, upload.media.mime,
              upload.size, values["owner_id"])
-    return Ingested(row, duplicate=False)
+    return Ingested(row, duplicate=False, job_id=job_id)
 
 
 def metadata_columns(metadata: dict[str, Any]) -> dict[str, Any]:

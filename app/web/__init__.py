@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.web import admin, auth, errors, gallery, media, settings, templating
+from app.web import admin, auth, converters, errors, gallery, media, settings, templating
 
 
 def init_app(app: Flask) -> None:
+    converters.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     for module in (auth, gallery, media, settings, admin):

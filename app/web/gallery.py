@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.analysis import service as analysis
 from app.auth.access import current_viewer, gallery
 from app.db import get_db
 from app.errors import AppError, NotFound
@@ -54,10 +55,37 @@ def show(image_id: int) -> str:
     metadata = images.get_metadata(db, image_id) or {}
     return render_template(
         "gallery/show.html", image=image, metadata=metadata, newer=newer, older=older,
+        **_analysis_context(image_id),
         generation=json.loads(metadata.get("generation_json") or "{}"),
         exif=json.loads(metadata.get("exif_json") or "{}"),
         is_owner=viewer.user_id == image["owner_id"], scope=request.args.get("scope", ""),
     )
+
+
+def _analysis_context(image_id: int) -> dict[str, object]:
+    db = get_db()
+    found = analysis.features(db, image_id)
+    return {"analysis": analysis.analysis_state(db, image_id),
+            "colors": json.loads(found["colors"]) if found else [],
+            "similar": analysis.similar_images(db, current_viewer(), image_id)}
+
+
+@bp.route("/images/<int:image_id>/analysis")
+@gallery
+def analysis_panel(image_id: int) -> str:
+    """The analysis panel alone, re-fetched live when the picture's analysis changes."""
+    image = images.get_image(get_db(), image_id, current_viewer())
+    if image is None:
+        raise NotFound("No such picture.")
+    return render_template("gallery/_analysis.html", image=image, **_analysis_context(image_id))
+
+
+@bp.route("/images/<int:image_id>/reanalyze", methods=["POST"])
+def reanalyze(image_id: int) -> Response:
+    library.owned(get_db(), image_id, current_user.id)
+    analysis.enqueue_analysis(get_db(), image_id, current_user.id, force=True)
+    flash("Analysis queued.")
+    return redirect(url_for("gallery.show", image_id=image_id))
 
 
 @bp.route("/images/<int:image_id>/edit", methods=["POST"])

@@ -1,0 +1,1 @@
+"""Picture analysis: one ``analyze`` job per picture, made of registered steps."""

@@ -11,7 +11,7 @@ from flask import Flask
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the web application. Wiring only: no I/O beyond reading config."""
     from app import config as settings
-    from app import db, logs
+    from app import db, logs, realtime
     from app.api import init_app as init_api
     from app.auth import access, session
     from app.jobs.registry import load_handlers
@@ -31,4 +31,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(session.check_csrf)
     init_web(app)
     init_api(app)
+    realtime.init_app(app)
     return app

@@ -122,7 +122,8 @@ def dominant_colors(image: Image.Image, count: int = PALETTE_SIZE) -> list[dict[
     palette = quantized.getpalette() or []
     total = small.width * small.height
     colors = []
-    for pixels, index in sorted(quantized.getcolors() or [], reverse=True):
+    counted: list[tuple[int, int]] = quantized.getcolors() or []  # type: ignore[assignment]
+    for pixels, index in sorted(counted, reverse=True):
         red, green, blue = palette[index * 3: index * 3 + 3]
         colors.append({"hex": f"#{red:02x}{green:02x}{blue:02x}",
                        "share": round(pixels / total, 3)})

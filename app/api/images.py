@@ -13,7 +13,7 @@ from app.analysis.service import analysis_state
 from app.api.serialize import image_card, image_detail
 from app.auth.access import current_viewer, gallery
 from app.db import get_db
-from app.errors import AppError, BadRequest, NotFound
+from app.errors import AppError, BadRequest
 from app.media import library
 from app.media.ingest import Ingested, Limits, ingest
 from app.queries import images
@@ -81,9 +81,7 @@ def _page(query: str, owner_id: int | None) -> Response:
 @gallery
 def get_image(image_id: int) -> Response:
     db, viewer = get_db(), current_viewer()
-    row = images.get_image(db, image_id, viewer)
-    if row is None:
-        raise NotFound("No such picture.")
+    row = images.visible_image(db, image_id, viewer)
     detail = image_detail(row, images.get_metadata(db, image_id),
                           is_owner=viewer.user_id == row["owner_id"],
                           analysis=analysis_state(db, image_id))
@@ -115,7 +113,8 @@ def bulk() -> Response:
     if action == "delete":
         changed = library.delete_many(get_db(), current_user.id, ids)
     elif action == "visibility":
-        changed = library.set_visibility(get_db(), current_user.id, ids, body.get("visibility"))
+        changed = library.set_visibility(get_db(), current_user.id, ids,
+                                         str(body.get("visibility")))
     else:
         raise BadRequest("'action' must be 'delete' or 'visibility'.", field="action")
     return jsonify({"changed": changed})

@@ -109,7 +109,8 @@ class Queue:
 
     def _claimable(self, now: float, kinds: Iterable[str] | None,
                    budget: Budget | None) -> tuple[str, list[Any]]:
-        clauses, params = ["state = 'queued'", "run_after <= ?"], [now]
+        clauses: list[str] = ["state = 'queued'", "run_after <= ?"]
+        params: list[Any] = [now]
         blocked = self._kinds_at_limit()
         if blocked:
             clauses.append(f"kind NOT IN ({', '.join('?' for _ in blocked)})")

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from app.db import Database, Row
+from app.errors import NotFound
 from app.queries.visibility import Viewer, listable, viewable
 
 CARD_COLUMNS = (
@@ -60,6 +61,14 @@ def get_image(db: Database, image_id: int, viewer: Viewer) -> Row | None:
     )
 
 
+def visible_image(db: Database, image_id: int, viewer: Viewer) -> Row:
+    """The picture if this viewer may open it; ``NotFound`` (never 403) otherwise."""
+    row = get_image(db, image_id, viewer)
+    if row is None:
+        raise NotFound("No such picture.")
+    return row
+
+
 def get_owned_image(db: Database, image_id: int, owner_id: int) -> Row | None:
     return db.one(
         "SELECT * FROM images WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
@@ -74,26 +83,21 @@ def get_metadata(db: Database, image_id: int) -> Row | None:
 def list_images(db: Database, viewer: Viewer, *, owner_id: int | None = None,
                 before: int | None = None, limit: int = 60) -> list[Row]:
     """A page of a grid, newest first, keyset-paginated on id."""
-    condition, params = listable(viewer)
-    clauses, args = [condition], list(params)
-    if owner_id is not None:
-        clauses.append("i.owner_id = ?")
-        args.append(owner_id)
-    if before is not None:
-        clauses.append("i.id < ?")
-        args.append(before)
-    return db.all(
-        f"SELECT {CARD_COLUMNS} FROM images i WHERE {' AND '.join(clauses)}"
-        " ORDER BY i.id DESC LIMIT ?",
-        [*args, limit],
-    )
+    return _grid_page(db, viewer, "images i", [], [], owner_id, before, limit)
 
 
 def search_images(db: Database, viewer: Viewer, match: str, *, owner_id: int | None = None,
                   before: int | None = None, limit: int = 60) -> list[Row]:
     """Full-text search, newest first; ``match`` is an FTS5 expression."""
+    return _grid_page(db, viewer, "images_fts f JOIN images i ON i.id = f.rowid",
+                      ["images_fts MATCH ?"], [match], owner_id, before, limit)
+
+
+def _grid_page(db: Database, viewer: Viewer, source: str, clauses: list[str],
+               args: list[Any], owner_id: int | None, before: int | None,
+               limit: int) -> list[Row]:
     condition, params = listable(viewer)
-    clauses, args = ["images_fts MATCH ?", condition], [match, *params]
+    clauses, args = [*clauses, condition], [*args, *params]
     if owner_id is not None:
         clauses.append("i.owner_id = ?")
         args.append(owner_id)
@@ -101,8 +105,8 @@ def search_images(db: Database, viewer: Viewer, match: str, *, owner_id: int | N
         clauses.append("i.id < ?")
         args.append(before)
     return db.all(
-        f"SELECT {CARD_COLUMNS} FROM images_fts f JOIN images i ON i.id = f.rowid"
-        f" WHERE {' AND '.join(clauses)} ORDER BY i.id DESC LIMIT ?",
+        f"SELECT {CARD_COLUMNS} FROM {source} WHERE {' AND '.join(clauses)}"
+        " ORDER BY i.id DESC LIMIT ?",
         [*args, limit],
     )
 

@@ -18,6 +18,12 @@ from app.web.forms import form_error, safe_next
 bp = Blueprint("auth", __name__)
 
 
+def _user(user_id: int) -> User:
+    row = users.get_user(get_db(), user_id)
+    assert row is not None  # just created in this request
+    return User(row)
+
+
 @bp.route("/setup", methods=["GET", "POST"])
 @public
 def setup() -> Response | str | tuple[str, int, dict]:
@@ -34,7 +40,7 @@ def setup() -> Response | str | tuple[str, int, dict]:
                                               form.get("password", ""))
     except AppError as error:
         return form_error("auth/setup.html", error)
-    login_user(User(users.get_user(db, user_id)))
+    login_user(_user(user_id))
     flash("Welcome to Salon. You are its admin.")
     return redirect(url_for("gallery.index"))
 
@@ -77,5 +83,5 @@ def register() -> Response | str | tuple[str, int, dict]:
                                        request.form.get("password", ""))
     except AppError as error:
         return form_error("auth/register.html", error)
-    login_user(User(users.get_user(db, user_id)))
+    login_user(_user(user_id))
     return redirect(url_for("gallery.index"))

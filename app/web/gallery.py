@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from app.analysis import service as analysis
 from app.auth.access import current_viewer, gallery
 from app.db import get_db
-from app.errors import AppError, NotFound
+from app.errors import AppError
 from app.media import library
 from app.queries import images
 from app.search.grid import grid_page
@@ -47,9 +47,7 @@ def mine() -> str:
 @gallery
 def show(image_id: int) -> str:
     db, viewer = get_db(), current_viewer()
-    image = images.get_image(db, image_id, viewer)
-    if image is None:
-        raise NotFound("No such picture.")
+    image = images.visible_image(db, image_id, viewer)
     scope_owner = current_user.id if request.args.get("scope") == "mine" else None
     newer, older = images.neighbours(db, viewer, image_id, scope_owner)
     metadata = images.get_metadata(db, image_id) or {}
@@ -74,9 +72,7 @@ def _analysis_context(image_id: int) -> dict[str, object]:
 @gallery
 def analysis_panel(image_id: int) -> str:
     """The analysis panel alone, re-fetched live when the picture's analysis changes."""
-    image = images.get_image(get_db(), image_id, current_viewer())
-    if image is None:
-        raise NotFound("No such picture.")
+    image = images.visible_image(get_db(), image_id, current_viewer())
     return render_template("gallery/_analysis.html", image=image, **_analysis_context(image_id))
 
 

@@ -19,9 +19,7 @@ VARIANTS = {"thumb": "thumb.webp", "preview": "preview.webp"}
 @bp.route("/media/<int:image_id>/<any(thumb, preview, original):variant>")
 @gallery
 def file(image_id: int, variant: str) -> Response:
-    image = images.get_image(get_db(), image_id, current_viewer())
-    if image is None:
-        raise NotFound("No such picture.")
+    image = images.visible_image(get_db(), image_id, current_viewer())
     store: MediaStore = current_app.extensions["salon.media"]
     if variant == "original":
         path = store.original_path(image["sha256"], image["ext"])
@@ -39,9 +37,7 @@ def file(image_id: int, variant: str) -> Response:
 @bp.route("/media/<int:image_id>/download")
 @gallery
 def download(image_id: int) -> Response:
-    image = images.get_image(get_db(), image_id, current_viewer())
-    if image is None:
-        raise NotFound("No such picture.")
+    image = images.visible_image(get_db(), image_id, current_viewer())
     store: MediaStore = current_app.extensions["salon.media"]
     path = store.original_path(image["sha256"], image["ext"])
     response = send_file(path, mimetype=image["mime"], as_attachment=True,

@@ -33,7 +33,7 @@ bench: system-run $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,caption]'
 	touch $@
 
 # Debian packages: installed when missing and we are root, else the exact command is printed.

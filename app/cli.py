@@ -12,6 +12,7 @@ from flask import Flask
 from app import create_app
 from app.db import Database
 from app.errors import AppError
+from app.models_cli import models
 
 
 def _app() -> Flask:
@@ -273,6 +274,27 @@ def jobs_enqueue(kind: str, payload: str) -> None:
 
 
 @main.command()
+@click.option("--query", "-q", default="", help="Only pictures matching this search.")
+@click.option("--user", "username", help="Only this user's pictures.")
+@click.option("--all", "everything", is_flag=True, help="Every picture (needed without -q).")
+def reanalyze(query: str, username: str | None, everything: bool) -> None:
+    """Queue a fresh analysis (all steps) of the selected pictures."""
+    from app.analysis.service import enqueue_analysis
+    from app.queries.images import live_pictures
+    from app.search.simple import to_match
+
+    app = _app()
+    match = to_match(query)
+    if match is None and not everything and username is None:
+        _fail(AppError("say which pictures: --query Q, --user U or --all"))
+    owner = _user_id(app, username) if username else None
+    rows = live_pictures(_db(app), match, owner)
+    for row in rows:
+        enqueue_analysis(_db(app), row["id"], row["owner_id"], force=True)
+    click.echo(f"queued analysis of {len(rows)} picture(s)")
+
+
+@main.command()
 def cleanup() -> None:
     """Remove media files that no live picture uses (after deletions)."""
     from app.media.library import remove_unreferenced_files
@@ -283,6 +305,9 @@ def cleanup() -> None:
     click.echo(f"removed {removed} unreferenced file set(s)")
 
 
+
+
+main.add_command(models)
 
 
 if __name__ == "__main__":

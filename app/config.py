@@ -81,6 +81,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Largest perceptual-hash distance (0–7 bits of 64) for 'similar pictures'."),
     Setting("REALTIME_POLL_MS", _positive_int, 100,
             "How often the web process relays new job events to browsers."),
+    Setting("MODELS", Path, None, "Folder of installed models (default: `<instance>/models`)."),
+    Setting("MODEL_IDLE_SECONDS", _positive_int, 300,
+            "A loaded model unused this long is unloaded from the worker's memory."),
 )
 
 
@@ -116,6 +119,7 @@ def _resolve_paths(config: dict[str, Any]) -> None:
     config["UPLOADS"] = Path(config["UPLOADS"]).resolve()
     database = config["DATABASE"] or config["INSTANCE"] / "salon.db"
     config["DATABASE"] = Path(database).resolve()
+    config["MODELS"] = Path(config["MODELS"] or config["INSTANCE"] / "models").resolve()
     if not config["BASE_URL"]:
         config["BASE_URL"] = f"http://{config['HOST']}:{config['PORT']}"
 

@@ -12,6 +12,8 @@ to its owner's room ``user:<id>`` and to ``admins``; a picture's
 ``image.updated`` goes to its owner and to ``image:<id>``, which a socket
 joins only after ``get_image`` has said its viewer may open that picture.
 Anonymous sockets are refused, so every socket is in exactly one user room.
+A page on another site cannot open a socket on a visitor's session: Engine.IO
+accepts only same-origin ``Origin`` headers (its default, kept on purpose).
 """
 
 from __future__ import annotations
@@ -168,7 +170,10 @@ class Bridge:
     def stop(self) -> None:
         """Stop relaying and close every live socket (a stopping server is not held open)."""
         self.relay.stop()
-        self.server.eio.disconnect()
+        eio = self.server.eio
+        for socket in list(eio.sockets.values()):
+            # Without waiting: a polling client that never polls again would block forever.
+            socket.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
 
 
 def _emitter(server: Any) -> Emit:
@@ -231,13 +236,14 @@ def on_disconnect(*_reason: Any) -> None:
 
 
 def _image_id(data: Any) -> int | None:
-    value = data.get("image_id") if isinstance(data, dict) else data
+    value: Any = data.get("image_id") if isinstance(data, dict) else data
     if isinstance(value, bool):
         return None
     try:
-        return int(value)
+        image_id = int(value)
     except (TypeError, ValueError):
         return None
+    return image_id if 0 < image_id < 2**63 else None  # SQLite's integers
 
 
 @socketio.on("watch_image")
@@ -250,3 +256,9 @@ def on_watch_image(data: Any = None) -> dict[str, Any]:
         return {"ok": False, "error": "No such picture."}
     join_room(image_room(image_id))
     return {"ok": True, "image_id": image_id}
+
+
+@socketio.on("echo")
+def on_echo(data: Any = None) -> Any:
+    """Sends the argument back: a client's round-trip check (and the benchmark's baseline)."""
+    return data

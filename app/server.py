@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 LIVE_CONNECTIONS = 100
 
 
-class LiveThreadWorker(ThreadWorker):  # type: ignore[misc]
+class LiveThreadWorker(ThreadWorker):
     """gunicorn's ``gthread`` worker that closes Socket.IO connections when told to stop."""
 
     def handle_exit(self, sig: int, frame: Any) -> None:  # SIGTERM: graceful stop
@@ -46,7 +46,7 @@ class LiveThreadWorker(ThreadWorker):  # type: ignore[misc]
             threading.Thread(target=bridge(app).stop, name="salon-close-sockets").start()
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
         self.application = app
         self.options = options

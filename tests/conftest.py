@@ -180,3 +180,26 @@ def sample_photo(name: str) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).convert("RGB").save(buffer, "JPEG", quality=92)
     return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A tiny WD14 and a tiny BLIP, built once per test session."""
+    from ml.testing import build_tiny_blip, build_tiny_wd14
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    return {"wd14": build_tiny_wd14(root / "wd14"), "blip": build_tiny_blip(root / "blip")}
+
+
+@pytest.fixture
+def tiny_models(app: Flask, db: Any, tiny_model_folders: dict[str, Path]) -> None:
+    """Install the tiny models as custom models of this instance and use them."""
+    from app.queries.settings import set_setting
+    from ml import registry
+
+    models = app.config["MODELS"]
+    registry.import_model(models, "tiny-wd14", tiny_model_folders["wd14"], custom_task="tagger")
+    registry.import_model(models, "tiny-blip", tiny_model_folders["blip"],
+                          custom_task="captioner")
+    set_setting(db, "model.tagger", "tiny-wd14")
+    set_setting(db, "model.captioner", "tiny-blip")

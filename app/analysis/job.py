@@ -8,6 +8,8 @@ waits for the resource if one was blocked.
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -16,6 +18,7 @@ from app.analysis.service import analysis_state, set_step
 from app.analysis.steps import STEPS, Picture
 from app.jobs.context import Blocked, JobContext
 from app.jobs.registry import job_kind
+from app.media.video import extract_frames
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +27,34 @@ class StepsFailed(Exception):
     pass
 
 
+FRAME_SIZE = 1024
+
+
 def load_picture(ctx: JobContext, image_id: int) -> Picture | None:
-    row = ctx.db.one("SELECT id, owner_id, sha256 FROM images WHERE id = ?"
-                     " AND deleted_at IS NULL", (image_id,))
+    row = ctx.db.one("SELECT id, owner_id, sha256, ext, kind, duration FROM images"
+                     " WHERE id = ? AND deleted_at IS NULL", (image_id,))
     if row is None:
         return None
     with Image.open(ctx.store.derived_path(row["sha256"], "preview.webp")) as preview:
         image = preview.convert("RGB")
-    return Picture(row["id"], row["owner_id"], image)
+    frames: tuple[Image.Image, ...] = ()
+    if row["kind"] == "video":
+        frames = video_frames(ctx.store.original_path(row["sha256"], row["ext"]),
+                              float(row["duration"] or 0))
+        image = frames[len(frames) // 2] if frames else image
+    return Picture(row["id"], row["owner_id"], image, frames)
+
+
+def video_frames(path: Path, duration: float) -> tuple[Image.Image, ...]:
+    """Three frames (10 %, 50 %, 90 %), decoded once and shrunk like a preview."""
+    with tempfile.TemporaryDirectory(prefix="frames-") as folder:
+        frames = []
+        for frame_path in extract_frames(path, Path(folder), duration):
+            with Image.open(frame_path) as frame:
+                small = frame.convert("RGB")
+                small.thumbnail((FRAME_SIZE, FRAME_SIZE))
+                frames.append(small)
+    return tuple(frames)
 
 
 @job_kind("analyze", timeout_seconds=600, max_attempts=3)
@@ -42,14 +65,16 @@ def analyze(ctx: JobContext) -> dict[str, Any]:
         return {"skipped": "the picture was deleted"}
     todo = _todo(ctx, image_id)
     ctx.progress(0.05, "decoded")
-    results, failures, blocked = {}, [], None
+    results: dict[str, Any] = {}
+    failures: list[str] = []
+    blocked: list[Blocked] = []
     for index, name in enumerate(todo):
         try:
             results[name] = STEPS[name].run(ctx.db, picture, ctx.config)
             set_step(ctx.db, image_id, name, "done")
         except Blocked as error:
             set_step(ctx.db, image_id, name, "blocked", error.reason)
-            blocked = error
+            blocked.append(error)
         except Exception as error:  # one step's failure must not hide the others' results
             log.exception("analysis step %s failed for picture %s", name, image_id)
             set_step(ctx.db, image_id, name, "failed", f"{type(error).__name__}: {error}")
@@ -58,8 +83,9 @@ def analyze(ctx: JobContext) -> dict[str, Any]:
     _announce(ctx, picture)
     if failures:
         raise StepsFailed(f"step(s) failed: {', '.join(failures)}")
-    if blocked is not None:
-        raise blocked
+    if blocked:  # wait until any missing resource arrives; the rest block again then
+        raise Blocked(" ".join(error.reason for error in blocked),
+                      ",".join(sorted({error.resource for error in blocked})))
     return {"steps": results}
 
 

@@ -32,6 +32,19 @@ def enqueue_analysis(db: Database, image_id: int, owner_id: int,
                                  image_id=image_id)
 
 
+def reanalyze_many(db: Database, owner_id: int, image_ids: Iterable[Any]) -> int:
+    """Queue a fresh analysis of the owner's pictures among ``image_ids``."""
+    from app.media.library import parse_ids
+
+    count = 0
+    for image_id in parse_ids(image_ids):
+        if db.one("SELECT 1 FROM images WHERE id = ? AND owner_id = ? AND deleted_at IS NULL",
+                  (image_id, owner_id)):
+            enqueue_analysis(db, image_id, owner_id, force=True)
+            count += 1
+    return count
+
+
 def set_step(db: Database, image_id: int, step: str, state: str,
              reason: str | None = None) -> None:
     with db.transaction():

@@ -20,15 +20,21 @@ from app.db import Database
 
 @dataclass(frozen=True)
 class Picture:
-    """What every step gets: the row and the preview decoded once, upright, RGB."""
+    """What every step gets, decoded once, upright, RGB: the preview (for a video, its
+    middle frame) and the frames to look at (a video's at 10 %, 50 % and 90 %)."""
 
     image_id: int
     owner_id: int
     image: Image.Image
+    frames: tuple[Image.Image, ...] = ()
 
     @property
     def array(self) -> np.ndarray:
         return np.asarray(self.image)
+
+    @property
+    def views(self) -> tuple[Image.Image, ...]:
+        return self.frames or (self.image,)
 
 
 StepFn = Callable[[Database, Picture, dict[str, Any]], dict[str, Any] | None]

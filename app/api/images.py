@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.analysis.service import analysis_state
+from app import tagging
+from app.analysis.service import analysis_state, reanalyze_many
 from app.api.serialize import image_card, image_detail
 from app.auth.access import current_viewer, gallery
 from app.db import get_db
@@ -17,6 +18,7 @@ from app.errors import AppError, BadRequest
 from app.media import library
 from app.media.ingest import Ingested, Limits, ingest
 from app.queries import images
+from app.queries import tags as tag_queries
 from app.search.grid import grid_page
 from app.search.pagination import parse_cursor, parse_limit
 
@@ -84,7 +86,8 @@ def get_image(image_id: int) -> Response:
     row = images.visible_image(db, image_id, viewer)
     detail = image_detail(row, images.get_metadata(db, image_id),
                           is_owner=viewer.user_id == row["owner_id"],
-                          analysis=analysis_state(db, image_id))
+                          analysis=analysis_state(db, image_id),
+                          tags=tag_queries.image_tags(db, image_id))
     return jsonify(detail)
 
 
@@ -104,6 +107,26 @@ def delete_image(image_id: int) -> tuple[str, int]:
     return "", 204
 
 
+@bp.route("/images/<int:image_id>/tags", methods=["POST"])
+def edit_tags(image_id: int) -> Response:
+    body = _json_body()
+    add, remove = body.get("add") or [], body.get("remove") or []
+    if not isinstance(add, list) or not isinstance(remove, list):
+        raise BadRequest("'add' and 'remove' must be lists of tag names.", field="tags")
+    library.owned(get_db(), image_id, current_user.id)
+    tagging.edit_tags(get_db(), image_id, add, remove)
+    return get_image(image_id)
+
+
+@bp.route("/tags", methods=["GET"])
+@gallery
+def autocomplete() -> Response:
+    prefix = tagging.normalise(request.args.get("prefix", "")) if request.args.get(
+        "prefix", "").strip() else ""
+    rows = tag_queries.by_prefix(get_db(), prefix, parse_limit(request.args.get("limit"), 20))
+    return jsonify({"tags": rows})
+
+
 @bp.route("/images/bulk", methods=["POST"])
 def bulk() -> Response:
     body = _json_body()
@@ -112,11 +135,14 @@ def bulk() -> Response:
         raise BadRequest("'ids' must be a list of picture ids.", field="ids")
     if action == "delete":
         changed = library.delete_many(get_db(), current_user.id, ids)
+    elif action == "reanalyze":
+        changed = reanalyze_many(get_db(), current_user.id, ids)
     elif action == "visibility":
         changed = library.set_visibility(get_db(), current_user.id, ids,
                                          str(body.get("visibility")))
     else:
-        raise BadRequest("'action' must be 'delete' or 'visibility'.", field="action")
+        raise BadRequest("'action' must be 'delete', 'visibility' or 'reanalyze'.",
+                         field="action")
     return jsonify({"changed": changed})
 
 

@@ -16,13 +16,19 @@ def image_card(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"], "sha256": row["sha256"], "kind": row["kind"], "mime": row["mime"],
         "file_name": row["file_name"], "title": row["title"], "width": row["width"],
-        "height": row["height"], "visibility": row["visibility"],
+        "height": row["height"], "visibility": row["visibility"], "rating": row.get("rating"),
         "created_at": row["created_at"], "urls": urls(row["id"]),
     }
 
 
+def tag_json(row: Row) -> dict[str, Any]:
+    return {"name": row["name"], "category": row["category"],
+            "confidence": row["confidence"], "source": row["source"]}
+
+
 def image_detail(row: Row, metadata: Row | None, is_owner: bool,
-                 analysis: dict[str, Any] | None = None) -> dict[str, Any]:
+                 analysis: dict[str, Any] | None = None,
+                 tags: list[Row] | None = None) -> dict[str, Any]:
     meta = dict(metadata or {})
     generation = json.loads(meta.get("generation_json") or "{}")
     exif = json.loads(meta.get("exif_json") or "{}")
@@ -34,7 +40,8 @@ def image_detail(row: Row, metadata: Row | None, is_owner: bool,
         "owner": row.get("owner_name"), "description": row["description"],
         "size_bytes": row["size_bytes"], "frames": row["frames"], "duration": row["duration"],
         "codec": row["codec"], "taken_at": row["taken_at"], "updated_at": row["updated_at"],
-        "rating": None, "nsfw_score": None, "caption": None, "tags": [],
+        "rating": row.get("rating"), "nsfw_score": row.get("nsfw_score"),
+        "caption": row.get("caption"), "tags": [tag_json(tag) for tag in tags or []],
         "metadata": {"generation": generation, "exif": exif, "gps": gps},
         "analysis": analysis or {"state": "none", "steps": []},
     }

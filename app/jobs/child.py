@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 
 def build_runner(config: dict[str, Any], owner: str, kinds: list[str] | None) -> Runner:
+    from ml import loaded
+
+    loaded.configure(config["MODEL_IDLE_SECONDS"])
     load_handlers(config["JOB_MODULES"])
     queue = Queue(Database(config["DATABASE"]))
     budget = Budget(config["CPU_SLOTS"], config["GPU_MB"])

@@ -187,7 +187,9 @@ class Queue:
         return delay * (0.5 + self.rng())
 
     def block(self, job_id: int, owner: str, reason: str, blocked_on: str) -> bool:
-        """Park the job until ``blocked_on`` (e.g. ``model:wd14``) is available again."""
+        """Park the job until one of ``blocked_on`` (comma-separated resources such as
+        ``task:tagger``) is available; it then runs again and blocks anew on what is
+        still missing."""
         with self.db.transaction():
             self.db.execute(
                 "UPDATE jobs SET state = 'blocked', message = ?, blocked_on = ?,"
@@ -253,12 +255,13 @@ class Queue:
             self._event(job_id, "job.state")
         return True
 
-    def resume_blocked(self, blocked_on: str) -> int:
-        """The missing resource arrived: put every job waiting for it back in the queue."""
+    def resume_blocked(self, resource: str) -> int:
+        """A missing resource arrived: put every job waiting for it back in the queue."""
         now = self.clock()
         with self.db.transaction():
             ids = [row["id"] for row in self.db.all(
-                "SELECT id FROM jobs WHERE state = 'blocked' AND blocked_on = ?", (blocked_on,))]
+                "SELECT id FROM jobs WHERE state = 'blocked'"
+                " AND instr(',' || blocked_on || ',', ',' || ? || ',') > 0", (resource,))]
             for job_id in ids:
                 self.db.execute(
                     "UPDATE jobs SET state = 'queued', run_after = ?, message = '',"
@@ -267,8 +270,10 @@ class Queue:
         return len(ids)
 
     def blocked_resources(self) -> list[str]:
-        return [row["blocked_on"] for row in self.db.all(
-            "SELECT DISTINCT blocked_on FROM jobs WHERE state = 'blocked'")]
+        found: set[str] = set()
+        for row in self.db.all("SELECT DISTINCT blocked_on FROM jobs WHERE state = 'blocked'"):
+            found.update(filter(None, (row["blocked_on"] or "").split(",")))
+        return sorted(found)
 
     def reap_expired(self) -> int:
         """Jobs whose lease ran out (their worker died) go back to the queue, or fail."""

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["JobContext"], Any]
 
-BUILTIN_MODULES = ("app.jobs.handlers", "app.analysis.job")
+BUILTIN_MODULES = ("app.jobs.handlers", "app.analysis.job", "app.analysis.ml_steps")
 
 
 @dataclass(frozen=True)

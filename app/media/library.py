@@ -14,6 +14,7 @@ from app.db import Database, Row
 from app.errors import BadRequest, NotFound
 from app.media.storage import MediaStore
 from app.queries import images
+from app.tagging import recount_picture
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def update_details(db: Database, image_id: int, owner_id: int,
 
 def set_visibility(db: Database, owner_id: int, image_ids: Iterable[Any], visibility: str) -> int:
     """Bulk change; ids the owner does not own are ignored. Returns how many changed."""
-    ids = _ids(image_ids)
+    ids = parse_ids(image_ids)
     with db.transaction():
         return images.set_visibility(db, owner_id, ids, check_visibility(visibility))
 
@@ -72,15 +73,17 @@ def delete(db: Database, image_id: int, owner_id: int) -> None:
     with db.transaction():
         owned(db, image_id, owner_id)
         images.tombstone(db, image_id)
+        recount_picture(db, image_id)
     log.info("picture %s deleted by user %s", image_id, owner_id)
 
 
 def delete_many(db: Database, owner_id: int, image_ids: Iterable[Any]) -> int:
     count = 0
     with db.transaction():
-        for image_id in _ids(image_ids):
+        for image_id in parse_ids(image_ids):
             if images.get_owned_image(db, image_id, owner_id) is not None:
                 images.tombstone(db, image_id)
+                recount_picture(db, image_id)
                 count += 1
     return count
 
@@ -111,7 +114,7 @@ def remove_unreferenced_files(db: Database, store: MediaStore) -> int:
     return removed
 
 
-def _ids(values: Iterable[Any]) -> list[int]:
+def parse_ids(values: Iterable[Any]) -> list[int]:
     try:
         ids = sorted({int(value) for value in values})
     except (TypeError, ValueError):

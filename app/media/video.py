@@ -163,6 +163,18 @@ def extract_poster(path: Path, out: Path, duration: float) -> None:
         staged.unlink(missing_ok=True)
 
 
+def extract_frames(path: Path, folder: Path, duration: float,
+                   fractions: tuple[float, ...] = (0.1, 0.5, 0.9)) -> list[Path]:
+    """PNG frames at these fractions of the duration (for analysis); unreadable ones skipped."""
+    frames = []
+    for index, fraction in enumerate(fractions):
+        out = folder / f"frame-{index}.png"
+        _grab_frame(path, out, max(0.0, duration * fraction), ".png")
+        if out.exists() and out.stat().st_size > 0:
+            frames.append(out)
+    return frames
+
+
 def _grab_frame(path: Path, out: Path, at: float, suffix: str) -> None:
     codec = "mjpeg" if suffix in (".jpg", ".jpeg") else "png"
     command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",

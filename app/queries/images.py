@@ -11,7 +11,7 @@ from app.queries.visibility import Viewer, listable, viewable
 
 CARD_COLUMNS = (
     "i.id, i.owner_id, i.sha256, i.kind, i.mime, i.ext, i.file_name, i.width, i.height,"
-    " i.title, i.visibility, i.created_at, i.duration, i.frames"
+    " i.title, i.visibility, i.created_at, i.duration, i.frames, i.rating"
 )
 
 IMAGE_FIELDS = (
@@ -164,6 +164,22 @@ def hard_delete(db: Database, image_id: int) -> None:
     db.execute("DELETE FROM images WHERE id = ?", (image_id,))
 
 
+def live_pictures(db: Database, match: str | None = None,
+                  owner_id: int | None = None) -> list[Row]:
+    """(id, owner_id) of every live picture, optionally matching an FTS5 expression."""
+    clauses, args = ["i.deleted_at IS NULL"], []
+    source = "images i"
+    if match is not None:
+        source = "images_fts f JOIN images i ON i.id = f.rowid"
+        clauses.append("images_fts MATCH ?")
+        args.append(match)
+    if owner_id is not None:
+        clauses.append("i.owner_id = ?")
+        args.append(owner_id)
+    return db.all(f"SELECT i.id, i.owner_id FROM {source} WHERE {' AND '.join(clauses)}"
+                  " ORDER BY i.id", args)
+
+
 def live_sha_exists(db: Database, sha256: str) -> bool:
     return db.one("SELECT 1 FROM images WHERE sha256 = ? AND deleted_at IS NULL",
                   (sha256,)) is not None
@@ -178,7 +194,7 @@ def referenced_shas(db: Database) -> set[str]:
 def index_image(db: Database, image_id: int) -> None:
     """(Re)write the picture's full-text row from its current fields."""
     row = db.one(
-        "SELECT i.title, i.description, i.file_name, m.prompt,"
+        "SELECT i.title, i.description, i.file_name, i.caption, m.prompt,"
         " (SELECT group_concat(t.name, ' ') FROM image_tags it JOIN tags t ON t.id = it.tag_id"
         "   WHERE it.image_id = i.id) AS tags"
         " FROM images i LEFT JOIN image_metadata m ON m.image_id = i.id WHERE i.id = ?",
@@ -189,7 +205,7 @@ def index_image(db: Database, image_id: int) -> None:
         return
     db.execute(
         "INSERT INTO images_fts (rowid, title, description, file_name, prompt, caption, tags)"
-        " VALUES (?, ?, ?, ?, ?, '', ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (image_id, row["title"], row["description"], row["file_name"], row["prompt"] or "",
-         row["tags"] or ""),
+         row["caption"] or "", row["tags"] or ""),
     )

@@ -11,6 +11,19 @@ DEFAULTS: dict[str, Any] = {
     "public_gallery": False,
     "open_registration": False,
     "default_visibility": "private",
+    # The model each analysis task runs with (names from ml/registry.py).
+    "model.tagger": "wd-swinv2-tagger-v3",
+    "model.captioner": "blip-base",
+    "model.nsfw": "open-nsfw",
+    # Tagger and captioner settings.
+    "tagger.general_threshold": 0.35,
+    "tagger.character_threshold": 0.85,
+    "tagger.mcut": False,
+    "tagger.max_tags": 60,
+    "captioner.beams": 3,
+    "captioner.max_length": 30,
+    "captioner.prompt": "",
+    "nsfw.nudenet": False,
 }
 
 

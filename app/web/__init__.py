@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.web import admin, auth, converters, errors, gallery, media, settings, templating
+from app.web import (
+    admin,
+    auth,
+    converters,
+    errors,
+    gallery,
+    media,
+    models,
+    queue,
+    settings,
+    templating,
+)
 
 
 def init_app(app: Flask) -> None:
     converters.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
-    for module in (auth, gallery, media, settings, admin):
+    for module in (auth, gallery, media, settings, admin, queue, models):
         app.register_blueprint(module.bp)

@@ -8,12 +8,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app import tagging
 from app.analysis import service as analysis
 from app.auth.access import current_viewer, gallery
 from app.db import get_db
 from app.errors import AppError
 from app.media import library
 from app.queries import images
+from app.queries import tags as tag_queries
 from app.search.grid import grid_page
 from app.search.pagination import parse_cursor
 from app.web.forms import safe_next
@@ -64,6 +66,7 @@ def _analysis_context(image_id: int) -> dict[str, object]:
     db = get_db()
     found = analysis.features(db, image_id)
     return {"analysis": analysis.analysis_state(db, image_id),
+            "tags": tag_queries.image_tags(db, image_id),
             "colors": json.loads(found["colors"]) if found else [],
             "similar": analysis.similar_images(db, current_viewer(), image_id)}
 
@@ -82,6 +85,17 @@ def reanalyze(image_id: int) -> Response:
     analysis.enqueue_analysis(get_db(), image_id, current_user.id, force=True)
     flash("Analysis queued.")
     return redirect(url_for("gallery.show", image_id=image_id))
+
+
+@bp.route("/images/<int:image_id>/tags", methods=["POST"])
+def edit_tags(image_id: int) -> Response:
+    library.owned(get_db(), image_id, current_user.id)
+    add = [name for name in request.form.get("add", "").split(",") if name.strip()]
+    try:
+        tagging.edit_tags(get_db(), image_id, add, request.form.getlist("remove"))
+    except AppError as error:
+        flash(error.message, "error")
+    return redirect(url_for("gallery.show", image_id=image_id) + "#tags")
 
 
 @bp.route("/images/<int:image_id>/edit", methods=["POST"])
@@ -110,6 +124,9 @@ def bulk() -> Response:
     if action == "delete":
         count = library.delete_many(db, current_user.id, ids)
         flash(f"Deleted {count} picture(s).")
+    elif action == "reanalyze":
+        count = analysis.reanalyze_many(db, current_user.id, ids)
+        flash(f"Queued analysis of {count} picture(s).")
     else:
         count = library.set_visibility(db, current_user.id, ids, action)
         flash(f"Made {count} picture(s) {action}.")

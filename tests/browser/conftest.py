@@ -26,18 +26,48 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+SALON = [sys.executable, "-m", "app.cli"]
+TINY_MODELS = {"tiny-wd14": "tagger", "tiny-blip": "captioner"}
+
+
+def _salon(env: dict[str, str], *args: str) -> None:
+    subprocess.run([*SALON, *args], env=env, check=True, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny tagger and captioner (``ml.testing``), installed once for every test instance:
+    without models an analysis waits for them, and an upload never gets to "done"."""
+    pytest.importorskip("transformers", reason="the tiny captioner needs the 'caption' extra")
+    from ml.testing import build_tiny_blip, build_tiny_wd14
+
+    root = tmp_path_factory.mktemp("models")
+    env = {**os.environ, "SALON_INSTANCE": str(root / "instance"),
+           "SALON_MODELS": str(root / "installed"), "SALON_LOG_LEVEL": "WARNING"}
+    sources = {"tiny-wd14": build_tiny_wd14(root / "wd14"),
+               "tiny-blip": build_tiny_blip(root / "blip")}
+    for name, task in TINY_MODELS.items():
+        _salon(env, "models", "import", "--custom", "--task", task, name, str(sources[name]))
+    return root / "installed"
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "SALON_PORT": str(port), "SALON_HOST": "127.0.0.1",
-           "SALON_INSTANCE": str(tmp_path / "instance"), "SALON_UPLOADS": str(tmp_path / "up"),
-           "SALON_WEB_THREADS": "4", "SALON_LOG_LEVEL": "WARNING"}
-    salon = [sys.executable, "-m", "app.cli"]
-    subprocess.run([*salon, "create-admin", "--username", ADMIN[0], "--password", ADMIN[1]],
+def salon_env(tmp_path: Path, models_dir: Path) -> dict[str, str]:
+    """One throwaway instance: the web server and the worker share this environment."""
+    return {**os.environ, "SALON_PORT": str(_free_port()), "SALON_HOST": "127.0.0.1",
+            "SALON_INSTANCE": str(tmp_path / "instance"), "SALON_UPLOADS": str(tmp_path / "up"),
+            "SALON_MODELS": str(models_dir), "SALON_WEB_THREADS": "4",
+            "SALON_LOG_LEVEL": "WARNING"}
+
+
+@pytest.fixture
+def server(salon_env: dict[str, str]) -> Iterator[str]:
+    env = salon_env
+    subprocess.run([*SALON, "create-admin", "--username", ADMIN[0], "--password", ADMIN[1]],
                    env=env, check=True, capture_output=True, timeout=60)
-    process = subprocess.Popen([*salon, "web"], env=env, stdout=subprocess.DEVNULL,
+    process = subprocess.Popen([*SALON, "web"], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{env['SALON_PORT']}"
     try:
         _wait_until_up(url, process)
         yield url
@@ -62,7 +92,22 @@ def _wait_until_up(url: str, process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def page(server: str):
+def worker(server: str, salon_env: dict[str, str], tmp_path: Path) -> Iterator[None]:
+    """``salon worker`` on the same instance, so uploads get analysed (its log: worker.log)."""
+    for name in TINY_MODELS:
+        _salon(salon_env, "models", "use", name)
+    with (tmp_path / "worker.log").open("wb") as log:
+        process = subprocess.Popen([*SALON, "worker", "--concurrency", "1"], env=salon_env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+
+
+@pytest.fixture
+def page(server: str, worker: None):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it)")
     from playwright.sync_api import sync_playwright

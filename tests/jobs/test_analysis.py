@@ -30,7 +30,8 @@ def _jpeg(image: Image.Image, quality: int = 90) -> bytes:
     return buffer.getvalue()
 
 
-def test_upload_queues_one_analyze_job_and_it_completes(app, alice: Browser) -> None:
+def test_upload_queues_one_analyze_job_and_it_completes(app, alice: Browser,
+                                                        tiny_models) -> None:
     upload = alice.upload(sample_photo("chelsea"), "cat.jpg").get_json()["images"][0]
     job = alice.client.get(f"/api/v1/jobs/{upload['analysis_job_id']}").get_json()
     assert (job["kind"], job["state"], job["image_id"]) == ("analyze", "queued", upload["id"])
@@ -93,7 +94,8 @@ def blocking_step():
     del STEPS["needs_model"]
 
 
-def test_a_blocked_step_does_not_stop_the_others(app, alice: Browser, blocking_step) -> None:
+def test_a_blocked_step_does_not_stop_the_others(app, alice: Browser, blocking_step,
+                                                tiny_models) -> None:
     image_id = alice.upload(sample_photo("coffee"), "c.jpg").get_json()["images"][0]["id"]
     run_jobs(app)
     analysis = alice.client.get(f"/api/v1/images/{image_id}").get_json()["analysis"]
@@ -110,7 +112,7 @@ def test_a_blocked_step_does_not_stop_the_others(app, alice: Browser, blocking_s
     assert analysis["state"] == "done"
 
 
-def test_reanalyze_from_the_picture_page(app, alice: Browser) -> None:
+def test_reanalyze_from_the_picture_page(app, alice: Browser, tiny_models) -> None:
     image_id = alice.upload(sample_photo("rocket"), "r.jpg").get_json()["images"][0]["id"]
     run_jobs(app)
     assert alice.post(f"/images/{image_id}/reanalyze").status_code == 302

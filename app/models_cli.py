@@ -19,7 +19,7 @@ from flask import Flask
 from app.db import Database
 from app.queries import models as model_queries
 from app.queries.settings import get_setting
-from ml import registry
+from ml import install, registry
 
 
 def _app() -> Flask:
@@ -96,7 +96,7 @@ def pull(name: str, force: bool) -> None:
     """Download a known model from the Hugging Face hub, verify and install it."""
     db, models_dir = _context()
     try:
-        model = registry.pull(models_dir, name, progress=True, force=force)
+        model = install.pull(models_dir, name, progress=True, force=force)
     except registry.ModelError as error:
         _fail(error.message)
     _installed(db, models_dir, model)
@@ -116,7 +116,7 @@ def import_model(name: str, path: Path, custom: bool, task: str | None) -> None:
               "registers a model Salon does not know.")
     db, models_dir = _context()
     try:
-        model = registry.import_model(models_dir, name, path, custom_task=task)
+        model = install.import_model(models_dir, name, path, custom_task=task)
     except registry.ModelError as error:
         _fail(error.message)
     _installed(db, models_dir, model)
@@ -142,7 +142,7 @@ def verify(name: str | None) -> None:
     """Check installed files against their manifest (all models, or NAME)."""
     _db, models_dir = _context()
     try:
-        problems = registry.verify(models_dir, name)
+        problems = install.verify(models_dir, name)
     except registry.ModelError as error:
         _fail(error.message)
     for problem in problems:
@@ -164,7 +164,7 @@ def remove(name: str, force: bool) -> None:
             _fail(f"{name} is the {task} in use; choose another with 'salon models use "
                   "OTHER' first, or pass --force (its jobs will then wait for a model).")
     try:
-        registry.remove(models_dir, name)
+        install.remove(models_dir, name)
     except registry.ModelError as error:
         _fail(error.message)
     click.echo(f"removed {name}")

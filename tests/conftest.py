@@ -195,11 +195,11 @@ def tiny_model_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pa
 def tiny_models(app: Flask, db: Any, tiny_model_folders: dict[str, Path]) -> None:
     """Install the tiny models as custom models of this instance and use them."""
     from app.queries.settings import set_setting
-    from ml import registry
+    from ml import install
 
     models = app.config["MODELS"]
-    registry.import_model(models, "tiny-wd14", tiny_model_folders["wd14"], custom_task="tagger")
-    registry.import_model(models, "tiny-blip", tiny_model_folders["blip"],
+    install.import_model(models, "tiny-wd14", tiny_model_folders["wd14"], custom_task="tagger")
+    install.import_model(models, "tiny-blip", tiny_model_folders["blip"],
                           custom_task="captioner")
     set_setting(db, "model.tagger", "tiny-wd14")
     set_setting(db, "model.captioner", "tiny-blip")

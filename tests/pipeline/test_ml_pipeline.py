@@ -52,7 +52,7 @@ def test_red_and_blue_pictures_get_their_own_tags(app, alice: Browser, tiny_mode
 
 def test_missing_models_block_only_their_steps_then_resume(app, alice: Browser, db,
                                                            tmp_path) -> None:
-    from ml import registry
+    from ml import install
     from ml.testing import build_tiny_wd14
 
     image_id = _upload(alice, sample_photo("astronaut"), "a.jpg")
@@ -66,7 +66,7 @@ def test_missing_models_block_only_their_steps_then_resume(app, alice: Browser, 
     assert _detail(alice, image_id)["rating"] == "general"  # from the NSFW score alone
     job = alice.client.get(f"/api/v1/jobs?image_id={image_id}").get_json()["jobs"][0]
     assert job["state"] == "blocked"
-    registry.import_model(app.config["MODELS"], "tiny-wd14", build_tiny_wd14(tmp_path / "m"),
+    install.import_model(app.config["MODELS"], "tiny-wd14", build_tiny_wd14(tmp_path / "m"),
                           custom_task="tagger")
     set_setting(db, "model.tagger", "tiny-wd14")
     queue = Queue(db)

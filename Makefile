@@ -17,11 +17,11 @@ run: system-run $(STAMP)
 
 test: system-test $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy app ml
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check app ml tests bench || true
 	$(BIN)/mypy app ml
 
 fmt: $(STAMP)
@@ -29,6 +29,9 @@ fmt: $(STAMP)
 
 bench: system-run $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/queue.py
+	$(BIN)/python bench/events.py
+	$(BIN)/python bench/ml.py
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

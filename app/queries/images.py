@@ -167,7 +167,8 @@ def hard_delete(db: Database, image_id: int) -> None:
 def live_pictures(db: Database, match: str | None = None,
                   owner_id: int | None = None) -> list[Row]:
     """(id, owner_id) of every live picture, optionally matching an FTS5 expression."""
-    clauses, args = ["i.deleted_at IS NULL"], []
+    clauses: list[str] = ["i.deleted_at IS NULL"]
+    args: list[Any] = []
     source = "images i"
     if match is not None:
         source = "images_fts f JOIN images i ON i.id = f.rowid"

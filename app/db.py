@@ -26,10 +26,12 @@ Row = dict[str, Any]
 Params = Sequence[Any] | dict[str, Any]
 
 PRAGMAS = (
+    # busy_timeout first: switching to WAL needs a lock, and a process starting at the
+    # same moment as another must wait for it rather than fail with "database is locked".
+    "PRAGMA busy_timeout=5000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA cache_size=-16000",
 )

@@ -3,7 +3,9 @@
 Names are normalised once here. A model's tags replace that model's earlier
 tags on re-analysis, but never a tag the owner added, and never bring back a
 tag the owner removed. Counts and the full-text index change in the same
-transaction as the tags.
+transaction as the tags. Aliases are followed (tagging ``kitty`` stores
+``cat``) and implications applied (``cat ears`` brings ``animal ears`` with
+the same source, so a model's re-analysis drops what its tags implied too).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from app.db import Database
 from app.errors import BadRequest
 from app.queries import images
+from app.queries import tag_admin as tag_admin_queries
 from app.queries import tags as tag_queries
 
 MAX_NAME = 100
@@ -48,11 +51,12 @@ def set_model_tags(db: Database, image_id: int, source: str,
         removed = tag_queries.removed_tag_ids(db, image_id)
         kept = 0
         for name, category, confidence in proposed:
-            tag = tag_queries.tag_id(db, normalise(name), category)
+            tag = tag_queries.tag_id(db, canonical(db, name), category)
             if tag in removed:
                 continue
-            tag_queries.attach(db, image_id, tag, source, round(float(confidence), 4))
-            touched.append(tag)
+            score = round(float(confidence), 4)
+            tag_queries.attach(db, image_id, tag, source, score)
+            touched += [tag, *_attach_implied(db, image_id, tag, source, score, removed)]
             kept += 1
         tag_queries.recount(db, touched)
         images.index_image(db, image_id)
@@ -69,17 +73,32 @@ def edit_tags(db: Database, image_id: int, add: Iterable[Any],
     with db.transaction():
         touched = []
         for name in removals:
-            tag = db.value("SELECT id FROM tags WHERE name = ?", (name,))
+            tag = tag_admin_queries.get_tag(db, tag_admin_queries.canonical_name(db, name))
             if tag is not None:
-                tag_queries.detach(db, image_id, tag)
-                touched.append(tag)
+                tag_queries.detach(db, image_id, tag["id"])
+                touched.append(tag["id"])
         for name in additions:
-            tag = tag_queries.tag_id(db, name, "general")
-            tag_queries.forget_removal(db, image_id, tag)
-            tag_queries.attach(db, image_id, tag, "user", None)
-            touched.append(tag)
+            tag = tag_queries.tag_id(db, tag_admin_queries.canonical_name(db, name), "general")
+            for each in tag_admin_queries.closure(db, [tag]):
+                tag_queries.forget_removal(db, image_id, each)
+                tag_queries.attach(db, image_id, each, "user", None)
+                touched.append(each)
         tag_queries.recount(db, touched)
         images.index_image(db, image_id)
+
+
+def canonical(db: Database, name: Any) -> str:
+    """The stored name for ``name``: normalised, and an alias replaced by its tag."""
+    return tag_admin_queries.canonical_name(db, normalise(name))
+
+
+def _attach_implied(db: Database, image_id: int, tag: int, source: str, confidence: float,
+                    removed: set[int]) -> list[int]:
+    """Add what ``tag`` implies, unless the owner removed it or the picture has it."""
+    extra = sorted(tag_admin_queries.closure(db, [tag]) - {tag} - removed)
+    for implied_tag in extra:
+        tag_admin_queries.attach_if_absent(db, image_id, implied_tag, source, confidence)
+    return extra
 
 
 def recount_picture(db: Database, image_id: int) -> None:

@@ -69,17 +69,20 @@ def analyze(ctx: JobContext) -> dict[str, Any]:
     failures: list[str] = []
     blocked: list[Blocked] = []
     for index, name in enumerate(todo):
+        outcome = "done"
         try:
             results[name] = STEPS[name].run(ctx.db, picture, ctx.config)
             set_step(ctx.db, image_id, name, "done")
         except Blocked as error:
             set_step(ctx.db, image_id, name, "blocked", error.reason)
             blocked.append(error)
+            outcome = "waiting"
         except Exception as error:  # one step's failure must not hide the others' results
             log.exception("analysis step %s failed for picture %s", name, image_id)
             set_step(ctx.db, image_id, name, "failed", f"{type(error).__name__}: {error}")
             failures.append(name)
-        ctx.progress((index + 1) / (len(todo) + 1), f"{STEPS[name].label}: done")
+            outcome = "failed"
+        ctx.progress((index + 1) / (len(todo) + 1), f"{STEPS[name].label}: {outcome}")
     _announce(ctx, picture)
     if failures:
         raise StepsFailed(f"step(s) failed: {', '.join(failures)}")

@@ -9,8 +9,9 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app import bulk as bulk_actions
 from app import tagging
-from app.analysis.service import analysis_state, reanalyze_many
+from app.analysis.service import analysis_state
 from app.api.serialize import image_card, image_detail
 from app.auth.access import current_viewer, gallery
 from app.db import get_db
@@ -129,21 +130,20 @@ def autocomplete() -> Response:
 
 @bp.route("/images/bulk", methods=["POST"])
 def bulk() -> Response:
+    """``{"action", "ids"}`` or ``{"action", "query", "mine", "all": true}``, plus the
+    action's own field: ``visibility``, ``collection_id`` or ``tags``."""
     body = _json_body()
-    ids, action = body.get("ids") or [], body.get("action")
+    ids = body.get("ids") or []
     if not isinstance(ids, list):
         raise BadRequest("'ids' must be a list of picture ids.", field="ids")
-    if action == "delete":
-        changed = library.delete_many(get_db(), current_user.id, ids)
-    elif action == "reanalyze":
-        changed = reanalyze_many(get_db(), current_user.id, ids)
-    elif action == "visibility":
-        changed = library.set_visibility(get_db(), current_user.id, ids,
-                                         str(body.get("visibility")))
-    else:
-        raise BadRequest("'action' must be 'delete', 'visibility' or 'reanalyze'.",
-                         field="action")
-    return jsonify({"changed": changed})
+    everything = body.get("all") is True
+    selected = bulk_actions.selection(
+        get_db(), current_viewer(), ids, everything=everything, query=str(body.get("query") or ""),
+        owner_id=current_user.id if body.get("mine") is True else None)
+    changed = bulk_actions.perform(get_db(), current_viewer(), str(body.get("action")),
+                                   selected, body)
+    return jsonify({"changed": changed, "selected": len(selected)} if everything
+                   else {"changed": changed})
 
 
 @bp.route("/me", methods=["GET"])

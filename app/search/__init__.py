@@ -1,1 +1,2 @@
-"""Search. The simple box for now: words matched over the full-text index."""
+"""Search: the query language (``parser``), its SQL (``compiler``) and the one entry
+point every grid, the API and the CLI use (``engine.run_search``)."""

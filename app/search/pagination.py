@@ -1,4 +1,9 @@
-"""Keyset pagination over id (newest first): a cursor is the last id shown."""
+"""Keyset pagination: a cursor names the last picture shown.
+
+Grids ordered by id use the last id (a whole number). Search orders by other
+keys too, so its cursors are opaque strings (``app.search.engine``); a page
+may also carry notes about how the query was read.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ from app.errors import BadRequest
 @dataclass(frozen=True)
 class Page:
     items: list[Row]
-    next_cursor: int | None
+    next_cursor: int | str | None
+    notes: tuple[str, ...] = ()
 
 
 def parse_cursor(raw: str | None) -> int | None:
@@ -25,6 +31,16 @@ def parse_cursor(raw: str | None) -> int | None:
     if cursor <= 0:
         raise BadRequest("The cursor must be positive.", field="cursor")
     return cursor
+
+
+def parse_search_cursor(raw: str | None) -> str | None:
+    """A search cursor as given (validated by the engine, which knows the order)."""
+    if raw in (None, ""):
+        return None
+    if len(raw) > 300 or not raw.replace("-", "").replace("_", "").isalnum():
+        raise BadRequest("The cursor is not valid; start again from the first page.",
+                         field="cursor")
+    return raw
 
 
 def parse_limit(raw: str | None, default: int, maximum: int = 200) -> int:

@@ -12,5 +12,14 @@ class JobKindConverter(BaseConverter):
     regex = r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*"
 
 
+class TagNameConverter(BaseConverter):
+    """A tag name as stored: 1–100 characters, no control characters. Slashes are
+    allowed (``fate/stay night``), so the name may span path segments."""
+
+    regex = r"[^\x00-\x1f\x7f]{1,100}?"
+    part_isolating = False
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["kind"] = JobKindConverter
+    app.url_map.converters["tag"] = TagNameConverter

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app import bulk as bulk_actions
 from app import tagging
 from app.analysis import service as analysis
 from app.auth.access import current_viewer, gallery
@@ -119,18 +120,20 @@ def delete(image_id: int) -> Response:
 
 @bp.route("/images/bulk", methods=["POST"])
 def bulk() -> Response:
-    db, ids = get_db(), request.form.getlist("ids")
-    action = request.form.get("action", "")
-    if action == "delete":
-        count = library.delete_many(db, current_user.id, ids)
-        flash(f"Deleted {count} picture(s).")
-    elif action == "reanalyze":
-        count = analysis.reanalyze_many(db, current_user.id, ids)
-        flash(f"Queued analysis of {count} picture(s).")
-    else:
-        count = library.set_visibility(db, current_user.id, ids, action)
-        flash(f"Made {count} picture(s) {action}.")
-    return redirect(safe_next(request.form.get("next"), url_for("gallery.mine")))
+    form = request.form
+    action, options = bulk_actions.form_action(form)
+    owner_id = current_user.id if form.get("scope") == "mine" else None
+    try:
+        ids = bulk_actions.selection(get_db(), current_viewer(), form.getlist("ids"),
+                                     everything=form.get("all") == "1",
+                                     query=form.get("q", ""), owner_id=owner_id)
+        count = bulk_actions.perform(get_db(), current_viewer(), action, ids, options)
+        flash(bulk_actions.message(action, count, options))
+    except AppError as error:
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+    return redirect(safe_next(form.get("next"), url_for("gallery.mine")))
 
 
 @bp.route("/upload")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from flask import Flask
@@ -41,12 +41,12 @@ def _viewer(db: Database, username: str | None) -> Viewer:
     return Viewer(int(row["id"]), row["role"] == "admin")
 
 
-def _fail(message: str) -> Any:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
 
 
-def _show_error(query: str, error: QueryError) -> None:
+def _show_error(query: str, error: QueryError) -> NoReturn:
     click.echo(f"error: {error.message} (column {error.position})", err=True)
     click.echo(f"  {query}", err=True)
     click.echo("  " + " " * (error.position - 1) + "^", err=True)
@@ -75,10 +75,8 @@ def search(query: str, username: str | None, limit: int, cursor: str | None,
                           timeout_ms=app.config["QUERY_TIMEOUT_MS"])
     except QueryError as error:
         _show_error(query, error)
-        return
     except AppError as error:
         _fail(error.message)
-        return
     if as_json:
         click.echo(json.dumps({"results": page.items, "next_cursor": page.next_cursor,
                                "notes": list(page.notes)}))

@@ -13,9 +13,10 @@ testable without a browser.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from app.db import Database, Row
 from app.queries import stats as queries
@@ -77,38 +78,49 @@ class Stats:
 
 def library_stats(db: Database, viewer: Viewer, owner_id: int | None = None) -> Stats:
     """Every chart of the page, for this viewer (and only ``owner_id``'s pictures if given)."""
-    totals = queries.totals(db, viewer, owner_id)
-    unit = period_unit(totals["first"], totals["last"])
-    uploads = fill_periods(queries.uploads_by_period(db, viewer, unit, owner_id), unit)
+    facts = queries.daily_facts(db, viewer, owner_id)
+    days = sorted({row["day"] for row in facts})
+    unit = period_unit(days[0], days[-1]) if days else "month"
     charts = [
-        column_chart("uploads", f"Uploads per {unit}", uploads),
+        column_chart("uploads", f"Uploads per {unit}",
+                     fill_periods(_per_period(facts, unit), unit)),
         bar_chart("tags", f"Top {TOP_TAGS} tags",
                   queries.top_tags(db, viewer, TOP_TAGS, owner_id)),
         bar_chart("models", "Top models",
                   queries.top_metadata(db, viewer, "model", TOP_VALUES, owner_id)),
         bar_chart("samplers", "Top samplers",
                   queries.top_metadata(db, viewer, "sampler", TOP_VALUES, owner_id)),
-        bar_chart("ratings", "Ratings",
-                  in_order(queries.ratings(db, viewer, owner_id), RATINGS)),
-        bar_chart("kinds", "Kinds", in_order(queries.kinds(db, viewer, owner_id), KINDS)),
+        bar_chart("ratings", "Ratings", in_order(_summed(facts, "rating"), RATINGS)),
+        bar_chart("kinds", "Kinds", in_order(_summed(facts, "kind"), KINDS)),
     ]
-    return Stats(pictures=totals["pictures"], bytes=totals["bytes"], period=unit, charts=charts)
+    return Stats(pictures=sum(row["pictures"] for row in facts),
+                 bytes=sum(row["bytes"] or 0 for row in facts), period=unit, charts=charts)
 
 
-def _day(stamp: str) -> date:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).date()
+def _summed(facts: Sequence[Row], key: str) -> dict[str, int]:
+    totals: Counter[str] = Counter()
+    for row in facts:
+        totals[row[key]] += row["pictures"]
+    return dict(totals)
 
 
-def period_unit(first: str | None, last: str | None) -> str:
+def _per_period(facts: Sequence[Row], unit: str) -> dict[str, int]:
+    totals: Counter[str] = Counter()
+    for row in facts:
+        day = date.fromisoformat(row["day"])
+        week_start = day - timedelta(days=day.weekday())
+        totals[week_start.isoformat() if unit == "week" else row["day"][:7]] += row["pictures"]
+    return dict(totals)
+
+
+def period_unit(first: str, last: str) -> str:
     """``week`` while the library spans less than ~four months, else ``month``."""
-    if not first or not last:
-        return "month"
-    return "week" if (_day(last) - _day(first)).days < WEEKLY_UNTIL_DAYS else "month"
+    span = date.fromisoformat(last[:10]) - date.fromisoformat(first[:10])
+    return "week" if span.days < WEEKLY_UNTIL_DAYS else "month"
 
 
-def fill_periods(rows: Sequence[Row], unit: str) -> list[tuple[str, int]]:
+def fill_periods(counts: dict[str, int], unit: str) -> list[tuple[str, int]]:
     """Counts per period with the empty periods in between put back as zeros."""
-    counts = {row["label"]: int(row["value"]) for row in rows}
     if not counts:
         return []
     labels = sorted(counts)
@@ -129,9 +141,8 @@ def _next_month(label: str) -> str:
     return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
 
 
-def in_order(rows: Sequence[Row], order: Sequence[str]) -> list[tuple[str, int]]:
-    """Rows as (label, value) in a fixed order, absent labels as zero, others after."""
-    counts = {row["label"]: int(row["value"]) for row in rows}
+def in_order(counts: dict[str, int], order: Sequence[str]) -> list[tuple[str, int]]:
+    """(label, value) in a fixed order, absent labels as zero, unexpected ones after."""
     extra = sorted(label for label in counts if label not in order)
     return [(label, counts.get(label, 0)) for label in [*order, *extra]]
 

@@ -73,10 +73,10 @@ def edit_tags(db: Database, image_id: int, add: Iterable[Any],
     with db.transaction():
         touched = []
         for name in removals:
-            tag = tag_admin_queries.get_tag(db, tag_admin_queries.canonical_name(db, name))
-            if tag is not None:
-                tag_queries.detach(db, image_id, tag["id"])
-                touched.append(tag["id"])
+            found = tag_admin_queries.get_tag(db, tag_admin_queries.canonical_name(db, name))
+            if found is not None:
+                tag_queries.detach(db, image_id, found["id"])
+                touched.append(found["id"])
         for name in additions:
             tag = tag_queries.tag_id(db, tag_admin_queries.canonical_name(db, name), "general")
             for each in tag_admin_queries.closure(db, [tag]):

@@ -83,7 +83,7 @@ def similar_images(db: Database, viewer: Viewer, image_id: int, limit: int = 12)
     """Near-duplicates of a picture that this viewer may see, closest first."""
     condition, params = listable(viewer)
     return db.all(
-        "SELECT i.id, i.title, i.file_name, i.width, i.height, s.distance"
+        "SELECT i.id, i.title, i.file_name, i.width, i.height, i.rating, s.distance"
         " FROM image_similar s JOIN images i ON i.id = s.other_id"
         f" WHERE s.image_id = ? AND {condition} ORDER BY s.distance, i.id DESC LIMIT ?",
         [image_id, *params, limit])

@@ -23,37 +23,27 @@ def _where(viewer: Viewer, owner_id: int | None) -> tuple[str, list[Any]]:
     return f"{condition} AND i.owner_id = ?", [*params, owner_id]
 
 
-def totals(db: Database, viewer: Viewer, owner_id: int | None = None) -> Row:
-    where, params = _where(viewer, owner_id)
-    row = db.one(
-        "SELECT count(*) AS pictures, coalesce(sum(i.size_bytes), 0) AS bytes,"
-        f" min(i.created_at) AS first, max(i.created_at) AS last FROM images i WHERE {where}",
-        params)
-    assert row is not None
-    return row
-
-
-# A period's label: the month, or the Monday that starts the week.
-PERIODS = {"month": "strftime('%Y-%m', i.created_at)",
-           "week": "date(i.created_at, '-6 days', 'weekday 1')"}
-
-
-def uploads_by_period(db: Database, viewer: Viewer, unit: str,
-                      owner_id: int | None = None) -> list[Row]:
-    """Pictures per month or week (``unit``), oldest first; empty periods are absent."""
+def daily_facts(db: Database, viewer: Viewer, owner_id: int | None = None) -> list[Row]:
+    """Pictures and bytes per (upload day, kind, rating): one scan feeds the totals, the
+    uploads over time, the ratings and the kinds charts."""
     where, params = _where(viewer, owner_id)
     return db.all(
-        f"SELECT {PERIODS[unit]} AS label, count(*) AS value FROM images i"
-        f" WHERE {where} GROUP BY label ORDER BY label", params)
+        "SELECT substr(i.created_at, 1, 10) AS day, i.kind, coalesce(i.rating, 'unrated')"
+        " AS rating, count(*) AS pictures, sum(i.size_bytes) AS bytes FROM images i"
+        f" WHERE {where} GROUP BY day, i.kind, rating", params)
 
 
 def top_tags(db: Database, viewer: Viewer, limit: int,
              owner_id: int | None = None) -> list[Row]:
     where, params = _where(viewer, owner_id)
+    # Scanning the (tag_id, image_id) index in order and testing each link against the
+    # set of visible ids is ~3x faster than joining every link to its picture (the
+    # unary + keeps the planner off the primary key, which would need a sort).
     return db.all(
         "SELECT t.name AS label, t.category, count(*) AS value FROM image_tags it"
-        " JOIN images i ON i.id = it.image_id JOIN tags t ON t.id = it.tag_id"
-        f" WHERE {where} GROUP BY it.tag_id ORDER BY value DESC, t.name LIMIT ?",
+        " JOIN tags t ON t.id = it.tag_id"
+        f" WHERE +it.image_id IN (SELECT i.id FROM images i WHERE {where})"
+        " GROUP BY it.tag_id ORDER BY value DESC, t.name LIMIT ?",
         [*params, limit])
 
 
@@ -68,17 +58,3 @@ def top_metadata(db: Database, viewer: Viewer, column: str, limit: int,
         f" JOIN images i ON i.id = m.image_id WHERE {where} AND m.{column} IS NOT NULL"
         f" AND m.{column} != '' GROUP BY m.{column} ORDER BY value DESC, label LIMIT ?",
         [*params, limit])
-
-
-def ratings(db: Database, viewer: Viewer, owner_id: int | None = None) -> list[Row]:
-    where, params = _where(viewer, owner_id)
-    return db.all(
-        "SELECT coalesce(i.rating, 'unrated') AS label, count(*) AS value FROM images i"
-        f" WHERE {where} GROUP BY label", params)
-
-
-def kinds(db: Database, viewer: Viewer, owner_id: int | None = None) -> list[Row]:
-    where, params = _where(viewer, owner_id)
-    return db.all(
-        "SELECT i.kind AS label, count(*) AS value FROM images i"
-        f" WHERE {where} GROUP BY i.kind ORDER BY value DESC, label", params)

@@ -23,6 +23,7 @@ Why it looks like this:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -212,8 +213,7 @@ HAS = {
 def _meta(node: Meta, context: _Context) -> SQL:
     if node.key in RANGES:
         return _between(RANGES[node.key], node.value)
-    handler = {"rating": _rating, "age": _age, "user": _user, "fav": _fav,
-               "collection": _collection, "source": _source, "peer": _peer}.get(node.key)
+    handler = META_HANDLERS.get(node.key)
     if handler is not None:
         return handler(node.value, context)
     if node.key == "has":
@@ -281,6 +281,11 @@ def _peer(value: str, context: _Context) -> SQL:
     context.notes.append("Federation is not available yet: no picture comes from a peer.")
     return NOTHING
 
+
+META_HANDLERS: dict[str, Callable[[Any, _Context], SQL]] = {
+    "rating": _rating, "age": _age, "user": _user, "fav": _fav, "collection": _collection,
+    "source": _source, "peer": _peer,
+}
 
 # -- order ----------------------------------------------------------------------------
 

@@ -106,11 +106,9 @@ def test_stats_need_login(client: Any, alice: Browser) -> None:
 def test_periods_fill_gaps_and_pick_weeks_for_young_libraries() -> None:
     assert stats.period_unit("2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z") == "week"
     assert stats.period_unit("2023-01-01T00:00:00Z", "2024-02-01T00:00:00Z") == "month"
-    months = stats.fill_periods([{"label": "2023-11", "value": 2},
-                                 {"label": "2024-02", "value": 1}], "month")
+    months = stats.fill_periods({"2023-11": 2, "2024-02": 1}, "month")
     assert months == [("2023-11", 2), ("2023-12", 0), ("2024-01", 0), ("2024-02", 1)]
-    weeks = stats.fill_periods([{"label": "2024-01-01", "value": 1},
-                                {"label": "2024-01-15", "value": 3}], "week")
+    weeks = stats.fill_periods({"2024-01-01": 1, "2024-01-15": 3}, "week")
     assert weeks == [("2024-01-01", 1), ("2024-01-08", 0), ("2024-01-15", 3)]
 
 

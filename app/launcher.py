@@ -9,6 +9,7 @@ worker is stopped gracefully.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -62,9 +63,12 @@ class WorkerWatcher:
 def serve_with_worker(app: Flask) -> None:
     watcher = WorkerWatcher([sys.executable, "-m", "app.cli", "worker", "--concurrency", "1"])
     watcher.start()
-    started = time.monotonic()
+    started, owner = time.monotonic(), os.getpid()
     try:
         serve(app)
     finally:
-        log.info("stopping the worker (ran %.0f s)", time.monotonic() - started)
-        watcher.stop(timeout=app.config["WORKER_GRACE_SECONDS"] + 5)
+        # gunicorn's worker processes are forks of this one and unwind through here when
+        # they exit; only the process that started the job worker may stop it.
+        if os.getpid() == owner:
+            log.info("stopping the worker (ran %.0f s)", time.monotonic() - started)
+            watcher.stop(timeout=app.config["WORKER_GRACE_SECONDS"] + 5)

@@ -22,7 +22,8 @@ def wire(app: Flask) -> None:
     from app.api import organise as organise_api
     from app.cli import main
     from app.organise_cli import collections_group, tags
-    from app.web import collections, tags as tag_pages
+    from app.web import collections
+    from app.web import tags as tag_pages
 
     for blueprint in (tag_pages.bp, collections.bp, organise_api.bp):
         if blueprint.name not in app.blueprints:

@@ -156,3 +156,14 @@ def test_organise_partial_for_the_picture_page(app, bob: Browser, album, db) -> 
         html = render_template("gallery/_organise.html", image={"id": album["shown"]})
     assert f'action="/images/{album["shown"]}/favourite"' in html
     assert f'<option value="{bobs}">Faves</option>' in html
+
+
+def test_anonymous_visitors_of_a_public_gallery(app, alice: Browser, album, db) -> None:
+    from app.queries.settings import set_setting
+
+    with db.transaction():
+        set_setting(db, "public_gallery", True)
+    client = app.test_client()
+    soup = Browser(client).page(f"/collections/{album['id']}")
+    assert _card_ids(soup) == [album["shown"]]
+    assert client.get("/api/v1/collections").get_json()["collections"][0]["picture_count"] == 1

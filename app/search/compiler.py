@@ -140,7 +140,7 @@ def _wildcard(node: Wildcard, context: _Context, negated: bool) -> SQL:
     if context.wildcards > MAX_WILDCARDS:
         raise QueryError(f"Use at most {MAX_WILDCARDS} wildcards.", node.position)
     rows = context.db.all(
-        "SELECT id FROM tags WHERE name GLOB ? AND count > 0 ORDER BY count DESC, id"
+        "SELECT id, count FROM tags WHERE name GLOB ? AND count > 0 ORDER BY count DESC, id"
         " LIMIT ?", (_glob(node.pattern), MAX_EXPANSION + 1))
     ids = [int(row["id"]) for row in rows[:MAX_EXPANSION]]
     if len(rows) > MAX_EXPANSION:
@@ -153,6 +153,9 @@ def _wildcard(node: Wildcard, context: _Context, negated: bool) -> SQL:
         context.notes.append(f"No tag matches '{node.pattern}'.")
         return NOTHING
     marks = ", ".join("?" for _ in ids)
+    if sum(int(row["count"]) for row in rows[:MAX_EXPANSION]) >= COMMON_TAG:
+        return (f"EXISTS (SELECT 1 FROM image_tags it WHERE it.image_id = i.id"
+                f" AND it.tag_id IN ({marks}))", ids)
     return f"i.id IN (SELECT image_id FROM image_tags WHERE tag_id IN ({marks}))", ids
 
 

@@ -141,3 +141,27 @@ def test_salon_run_restarts_a_dead_worker(worker_env, spawn, queue: Queue) -> No
     wait_for(lambda: job(queue, job_id)["state"] == "succeeded", what="the new worker to work")
     run.send_signal(signal.SIGTERM)
     run.wait(timeout=40)
+
+
+def test_salon_run_keeps_its_worker_when_a_web_process_restarts(worker_env, spawn,
+                                                                queue: Queue) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        worker_env["SALON_PORT"] = str(sock.getsockname()[1])
+    run = spawn("app.cli", "run")
+    wait_for(lambda: _workers(run.pid), what="the worker to start")
+    job_worker = _workers(run.pid)[0]
+    wait_for(lambda: [p for p in psutil.Process(run.pid).children()
+                      if p.pid != job_worker.pid], what="gunicorn's web process")
+    web_processes = [p for p in psutil.Process(run.pid).children() if p.pid != job_worker.pid]
+    web_processes[0].terminate()  # gunicorn replaces it; the job worker must not notice
+    wait_for(lambda: [p for p in psutil.Process(run.pid).children()
+                      if p.pid not in (job_worker.pid, web_processes[0].pid)],
+             what="a new web process")
+    assert job_worker.is_running() and job_worker.status() != psutil.STATUS_ZOMBIE
+    job_id = queue.enqueue("test.record")
+    wait_for(lambda: job(queue, job_id)["state"] == "succeeded", what="the same worker to work")
+    run.send_signal(signal.SIGTERM)
+    run.wait(timeout=40)

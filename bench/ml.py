@@ -45,7 +45,9 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a file, this folder would come first on sys.path and bench/queue.py would hide
+# the standard library's queue module: put the repository there instead.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench._common import median_ms, photo_like, timed
 from ml import loaded, nsfw, tagger_wd14

@@ -23,7 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a file, this folder would come first on sys.path and bench/queue.py would hide
+# the standard library's queue module: put the repository there instead.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from app.db import Database
 from app.jobs.queue import Queue

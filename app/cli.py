@@ -13,6 +13,7 @@ from app import create_app
 from app.db import Database
 from app.errors import AppError
 from app.models_cli import models
+from app.search_cli import search
 
 
 def _app() -> Flask:
@@ -308,6 +309,7 @@ def cleanup() -> None:
 
 
 main.add_command(models)
+main.add_command(search)
 
 
 if __name__ == "__main__":

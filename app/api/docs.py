@@ -12,6 +12,7 @@ from app.auth.access import public
 bp = Blueprint("api_docs", __name__, url_prefix="/api")
 
 IMAGE_ID = {"name": "image_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 PAGE = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
     {"name": "cursor", "in": "query", "schema": {"type": "integer"},
@@ -46,8 +47,36 @@ PATHS: dict[str, dict[str, Any]] = {
                     body="application/json"),
     },
     "/api/v1/search": {
-        "get": _op("Search pictures", [{"name": "q", "in": "query",
-                                        "schema": {"type": "string"}}, *PAGE]),
+        "get": _op("Search with the query language (see /search/help): tags, -tag, ~a ~b, "
+                   "a or b, (...), wild*, \"free text\", rating:, nsfw:, width:, height:, mp:, "
+                   "ratio:, date:, age:, user:, fav:, collection:, source:, peer:, has:, "
+                   "order:. 400 {error, position} for a bad query; next_cursor may be a "
+                   "string; notes explain rewrites.",
+                   [{"name": "q", "in": "query", "schema": {"type": "string"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}}]),
+    },
+    "/api/v1/images/{image_id}/tags": {
+        "post": _op("Owner: {add: [...], remove: [...]} tag names", [IMAGE_ID],
+                    "application/json"),
+    },
+    "/api/v1/tags": {
+        "get": _op("Tag autocomplete, most used first",
+                   [{"name": "prefix", "in": "query", "schema": {"type": "string"}}]),
+    },
+    "/api/v1/jobs": {
+        "get": _op("Your jobs (admins: all), newest first",
+                   [{"name": name, "in": "query", "schema": {"type": "string"}}
+                    for name in ("state", "kind", "image_id")] + PAGE),
+    },
+    "/api/v1/jobs/{job_id}": {"get": _op("One job", [JOB_ID])},
+    "/api/v1/jobs/{job_id}/retry": {"post": _op("Retry a failed or cancelled job", [JOB_ID])},
+    "/api/v1/jobs/{job_id}/cancel": {"post": _op("Cancel a job", [JOB_ID])},
+    "/api/v1/queue": {"get": _op("Admin: counts by kind and state, per-kind controls")},
+    "/api/v1/queue/kinds/{kind}": {
+        "post": _op("Admin: {concurrency: N or null, paused: bool}",
+                    [{"name": "kind", "in": "path", "required": True,
+                      "schema": {"type": "string"}}], "application/json"),
     },
     "/api/v1/me": {"get": _op("The authenticated user")},
 }

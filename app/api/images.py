@@ -1,4 +1,4 @@
-"""``/api/v1/images``: upload, list, read, edit, delete; and ``/api/v1/search``."""
+"""``/api/v1/images``: upload, list, read, edit, delete, tags; tag autocomplete."""
 
 from __future__ import annotations
 
@@ -64,11 +64,6 @@ def list_images() -> Response:
         raise BadRequest("'mine' needs a logged-in user.", field="mine")
     return _page(query="", owner_id=current_user.id if mine else None)
 
-
-@bp.route("/search", methods=["GET"])
-@gallery
-def search() -> Response:
-    return _page(query=request.args.get("q", ""), owner_id=None)
 
 
 def _page(query: str, owner_id: int | None) -> Response:

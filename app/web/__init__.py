@@ -13,6 +13,7 @@ from app.web import (
     media,
     models,
     queue,
+    search_help,
     settings,
     templating,
 )
@@ -22,5 +23,5 @@ def init_app(app: Flask) -> None:
     converters.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
-    for module in (auth, gallery, media, settings, admin, queue, models):
+    for module in (auth, gallery, media, settings, admin, queue, models, search_help):
         app.register_blueprint(module.bp)

@@ -18,31 +18,36 @@ from app.media import library
 from app.queries import images
 from app.queries import tags as tag_queries
 from app.search.grid import grid_page
-from app.search.pagination import parse_cursor
+from app.search.pagination import Page, parse_search_cursor
+from app.search.parser import QueryError
 from app.web.forms import safe_next
 
 bp = Blueprint("gallery", __name__)
 
 
-def _grid(title: str, owner_id: int | None = None) -> str:
+def _grid(title: str, owner_id: int | None = None) -> str | tuple[str, int]:
     query = request.args.get("q", "").strip()
-    page = grid_page(get_db(), current_viewer(), query=query, owner_id=owner_id,
-                     cursor=parse_cursor(request.args.get("cursor")),
-                     limit=current_app.config["PAGE_SIZE"],
-                     timeout_ms=current_app.config["QUERY_TIMEOUT_MS"])
     template = "gallery/_cards.html" if request.args.get("partial") else "gallery/index.html"
-    return render_template(template, page=page, title=title, query=query,
-                           scope="mine" if owner_id else "all")
+    scope = "mine" if owner_id else "all"
+    try:
+        page = grid_page(get_db(), current_viewer(), query=query, owner_id=owner_id,
+                         cursor=parse_search_cursor(request.args.get("cursor")),
+                         limit=current_app.config["PAGE_SIZE"],
+                         timeout_ms=current_app.config["QUERY_TIMEOUT_MS"])
+    except QueryError as error:  # shown above the empty grid, with the column
+        return render_template(template, page=Page([], None), title=title, query=query,
+                               scope=scope, query_error=error), 400
+    return render_template(template, page=page, title=title, query=query, scope=scope)
 
 
 @bp.route("/")
 @gallery
-def index() -> str:
+def index() -> str | tuple[str, int]:
     return _grid("Gallery")
 
 
 @bp.route("/mine")
-def mine() -> str:
+def mine() -> str | tuple[str, int]:
     return _grid("My pictures", owner_id=current_user.id)
 
 

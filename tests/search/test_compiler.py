@@ -75,6 +75,8 @@ def test_common_tags_use_exists(db: Database, people: dict[str, int],
     add_picture(db, people["alice"], tags=("dog",))
     assert ids(db, Viewer(people["alice"]), "cat") == [first]
     assert "EXISTS" in statement_for(db, Viewer(people["alice"]), "cat").sql
+    assert ids(db, Viewer(people["alice"]), "ca*") == [first]
+    assert "EXISTS" in statement_for(db, Viewer(people["alice"]), "ca*").sql
 
 
 def test_unknown_word_is_searched_as_text_with_a_note(db: Database,

@@ -13,6 +13,7 @@ from app import create_app
 from app.db import Database
 from app.errors import AppError
 from app.models_cli import models
+from app.organise_cli import collections_group, tags
 from app.search_cli import search
 
 
@@ -310,6 +311,8 @@ def cleanup() -> None:
 
 main.add_command(models)
 main.add_command(search)
+main.add_command(tags)
+main.add_command(collections_group)
 
 
 if __name__ == "__main__":

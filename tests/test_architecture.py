@@ -14,7 +14,8 @@ from app.db import Database
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ARGS = {"image_id": 1, "user_id": 1, "key_id": 1, "job_id": 1, "variant": "thumb",
-               "filename": "x.css", "kind": "noop"}
+               "filename": "x.css", "kind": "noop", "collection_id": 1, "name": "cat",
+               "action": "rename"}
 
 
 def _url(app, rule) -> str:

@@ -293,6 +293,11 @@ class _Parser:
             plain.append(either[0])
         elif either:
             plain.append(Or(tuple(either), either[0].position))
+        if not plain:  # e.g. ")" or "()" : nothing to search for here
+            token = self.tokens[self.index] if self.index < len(self.tokens) else None
+            position = token.position if token else (self.tokens[-1].position if self.tokens
+                                                      else 1)
+            raise QueryError("Expected a tag, \"text\" or a metatag here.", position)
         return plain[0] if len(plain) == 1 else And(tuple(plain), plain[0].position)
 
     def factor(self) -> tuple[bool, Node]:

@@ -7,6 +7,8 @@ from flask import Flask
 from app.web import (
     admin,
     auth,
+    collections,
+    compare,
     converters,
     errors,
     gallery,
@@ -15,6 +17,8 @@ from app.web import (
     queue,
     search_help,
     settings,
+    stats,
+    tags,
     templating,
 )
 
@@ -23,5 +27,6 @@ def init_app(app: Flask) -> None:
     converters.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
-    for module in (auth, gallery, media, settings, admin, queue, models, search_help):
+    for module in (auth, gallery, media, settings, admin, queue, models, search_help, tags,
+                   collections, compare, stats):
         app.register_blueprint(module.bp)

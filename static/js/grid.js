@@ -47,6 +47,12 @@ function updateBulk() {
     all ? `${matchingCount} matching selected` : `${count} selected`;
   grid?.classList.toggle("selecting", count > 0 || all);
   if (selectAll) selectAll.hidden = boxes().length === 0;
+  const compare = bulk.querySelector("[data-compare]");
+  const picked = boxes().filter((box) => box.checked).map((box) => box.value);
+  if (compare) {
+    compare.hidden = all || picked.length !== 2;
+    if (picked.length === 2) compare.href = `${compare.dataset.base}?a=${picked[0]}&b=${picked[1]}`;
+  }
 }
 
 function setAll(on) { everything().value = on ? "1" : ""; }

@@ -287,3 +287,10 @@ def test_nodes_are_immutable() -> None:
     node = parse("cat")
     with pytest.raises(AttributeError):
         node.name = "dog"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("query", "column"), [(")", 1), ("()", 1), ("cat ( )", 5), ("a or )", 3)])
+def test_empty_groups_and_stray_parentheses_name_the_column(query: str, column: int) -> None:
+    with pytest.raises(QueryError) as error:
+        parse(query)
+    assert error.value.position == column

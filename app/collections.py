@@ -15,26 +15,17 @@ from typing import Any
 
 from app.db import Database, Row
 from app.errors import BadRequest, NotFound
-from app.media.library import check_visibility, parse_ids
+from app.media.library import clean_details, parse_ids
 from app.queries import collections as queries
 from app.queries import images
 from app.queries.visibility import Viewer
 from app.search.pagination import Page, fetch_page
 
-LIMITS = {"title": 200, "description": 5000}
-
 
 def clean(values: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
-    """Validate title, description and visibility (all needed when creating)."""
-    changes: dict[str, Any] = {}
-    for field, limit in LIMITS.items():
-        if values.get(field) is not None:
-            text = str(values[field]).strip()
-            if len(text) > limit:
-                raise BadRequest(f"The {field} is longer than {limit} characters.", field=field)
-            changes[field] = text
-    if values.get("visibility") is not None:
-        changes["visibility"] = check_visibility(values["visibility"])
+    """Validate title, description and visibility (a title is needed when creating);
+    the same rules as a picture's details."""
+    changes = clean_details(values)
     if (creating or "title" in changes) and not changes.get("title"):
         raise BadRequest("Give the collection a title.", field="title")
     return changes

@@ -30,7 +30,7 @@ from typing import Any
 
 from app.db import Database
 from app.queries.visibility import Viewer, listable
-from app.search.parser import And, Meta, Node, Not, Or, QueryError, Range, Tag, Text, Wildcard
+from app.search.syntax import And, Meta, Node, Not, Or, QueryError, Range, Tag, Text, Wildcard
 
 SQL = tuple[str, list[Any]]
 

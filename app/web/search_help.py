@@ -10,7 +10,8 @@ from flask import Blueprint, render_template
 
 from app.auth.access import gallery
 from app.search.compiler import MAX_EXPANSION
-from app.search.parser import MAX_LENGTH, MAX_TERMS, METATAGS, ORDERS
+from app.search.syntax import MAX_LENGTH, MAX_TERMS, ORDERS
+from app.search.values import METATAGS
 
 bp = Blueprint("search_help", __name__)
 

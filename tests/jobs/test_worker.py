@@ -143,6 +143,18 @@ def test_salon_run_restarts_a_dead_worker(worker_env, spawn, queue: Queue) -> No
     run.wait(timeout=40)
 
 
+def _web_processes(pid: int, job_worker: psutil.Process) -> list[psutil.Process]:
+    """gunicorn's web processes under ``salon run``: every live child but the job worker."""
+    found = []
+    for child in psutil.Process(pid).children():
+        try:
+            if child.pid != job_worker.pid and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
 def test_salon_run_keeps_its_worker_when_a_web_process_restarts(worker_env, spawn,
                                                                 queue: Queue) -> None:
     import socket
@@ -153,15 +165,15 @@ def test_salon_run_keeps_its_worker_when_a_web_process_restarts(worker_env, spaw
     run = spawn("app.cli", "run")
     wait_for(lambda: _workers(run.pid), what="the worker to start")
     job_worker = _workers(run.pid)[0]
-    wait_for(lambda: [p for p in psutil.Process(run.pid).children()
-                      if p.pid != job_worker.pid], what="gunicorn's web process")
-    web_processes = [p for p in psutil.Process(run.pid).children() if p.pid != job_worker.pid]
-    web_processes[0].terminate()  # gunicorn replaces it; the job worker must not notice
-    wait_for(lambda: [p for p in psutil.Process(run.pid).children()
-                      if p.pid not in (job_worker.pid, web_processes[0].pid)],
-             what="a new web process")
+    wait_for(lambda: _web_processes(run.pid, job_worker), what="gunicorn's web process")
+    web = _web_processes(run.pid, job_worker)[0]
+    web.terminate()  # gunicorn replaces it; the job worker must not notice
+    wait_for(lambda: [p for p in _web_processes(run.pid, job_worker) if p.pid != web.pid],
+             timeout=60, what="a new web process")
     assert job_worker.is_running() and job_worker.status() != psutil.STATUS_ZOMBIE
     job_id = queue.enqueue("test.record")
-    wait_for(lambda: job(queue, job_id)["state"] == "succeeded", what="the same worker to work")
+    wait_for(lambda: job(queue, job_id)["state"] == "succeeded", timeout=60,
+             what="the same worker to work")
+    assert _workers(run.pid) == [job_worker]
     run.send_signal(signal.SIGTERM)
     run.wait(timeout=40)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.db import Database
+from bench import library as generator
 from bench import search as bench
 
 SIZE = 2_000
@@ -17,7 +18,7 @@ SIZE = 2_000
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     path = tmp_path_factory.mktemp("bench") / "library.db"
-    bench.build_library(path, SIZE, log=lambda _: None)
+    generator.build_library(path, SIZE, log=lambda _: None)
     db = Database(path)
     yield db
     db.close()
@@ -39,7 +40,7 @@ def test_tag_counts_equal_the_real_links(library: Database) -> None:
         " FROM tags t WHERE t.count != (SELECT count(*) FROM image_tags it"
         " WHERE it.tag_id = t.id)")
     assert wrong == []
-    high = bench.TAGS_PER_PICTURE[1]
+    high = generator.TAGS_PER_PICTURE[1]
     per_picture = library.all("SELECT image_id, count(*) AS n FROM image_tags GROUP BY image_id")
     assert len(per_picture) == SIZE
     assert all(1 <= row["n"] <= high for row in per_picture)
@@ -60,7 +61,7 @@ def test_tags_follow_a_zipf_shape(library: Database) -> None:
     counts = [row["count"] for row in library.all("SELECT count FROM tags ORDER BY count DESC")]
     assert counts[0] > SIZE * 0.6  # a few tags are on most pictures
     assert counts[0] > 50 * max(1, statistics.median(counts))  # most tags are rare
-    assert len(counts) == bench.TAG_VOCABULARY
+    assert len(counts) == generator.TAG_VOCABULARY
 
 
 def test_pictures_look_like_a_real_library(library: Database) -> None:

@@ -387,7 +387,8 @@ def test_api_search_pages_and_errors(search_url: str, app: Flask, alice: Any) ->
 
 
 def test_help_page_documents_every_metatag(search_url: str, alice: Any) -> None:
-    from app.search.parser import METATAGS, ORDERS
+    from app.search.syntax import ORDERS
+    from app.search.values import METATAGS
 
     text = alice.page("/search/help").get_text()
     for key in METATAGS:

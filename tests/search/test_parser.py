@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.search.parser import (
+from app.search.parser import order_of, parse
+from app.search.syntax import (
     MAX_LENGTH,
     MAX_TERMS,
     And,
@@ -16,8 +17,6 @@ from app.search.parser import (
     Tag,
     Text,
     Wildcard,
-    order_of,
-    parse,
 )
 
 

@@ -12,13 +12,8 @@ from PIL import Image, PngImagePlugin
 from PIL.TiffImagePlugin import IFDRational
 
 from app.media import metadata
-from app.media.metadata import (
-    TEXT_LIMIT,
-    extract_metadata,
-    parse_a1111,
-    parse_comfyui,
-    settings_pairs,
-)
+from app.media.generation import parse_a1111, parse_comfyui, settings_pairs
+from app.media.metadata import TEXT_LIMIT, extract_metadata
 from tests.unit.media_helpers import encode, insert_chunk, photo, png_chunk
 
 A1111 = (

@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from app.db import Database
+from app.queries.images import tag_tokens
 
 RESULTS = Path(__file__).resolve().parent / "results"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: image_tag_fts rows (migration 0005)
 CHUNK = 50_000
 TAG_VOCABULARY = 20_000
 ZIPF_EXPONENT = 1.0
@@ -205,6 +206,7 @@ METADATA_INSERT = (
     " cfg_scale, seed, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 FTS_INSERT = ("INSERT INTO images_fts (rowid, title, description, file_name, prompt, caption,"
               " tags) VALUES (?, ?, ?, ?, ?, ?, ?)")
+TAG_FTS_INSERT = "INSERT INTO image_tag_fts (rowid, tags) VALUES (?, ?)"
 TAG_INSERT = "INSERT INTO image_tags (image_id, tag_id, confidence, source) VALUES (?, ?, ?, ?)"
 BULK_TABLES = ("images", "image_metadata", "image_tags")
 
@@ -237,7 +239,7 @@ def _insert_chunk(db: Database, first_id: int, count: int, size: int, state: dic
                   counts: np.ndarray) -> None:
     rng, names = state["rng"], state["names"]
     picks = draw_tags(state["np_rng"], state["cdf"], count)
-    images, metadata, fts, links = [], [], [], []
+    images, metadata, fts, links, tag_rows = [], [], [], [], []
     for offset, tags in enumerate(picks):
         image_id = first_id + offset
         picture = make_picture(rng, image_id, size, state["owners"], [names[t] for t in tags])
@@ -246,12 +248,15 @@ def _insert_chunk(db: Database, first_id: int, count: int, size: int, state: dic
         if picture.metadata:
             metadata.append(picture.metadata)
         links.extend((image_id, tag + 1, 0.9, "wd14") for tag in tags)
+        if tags:  # what index_image writes: the tag ids as tokens
+            tag_rows.append((image_id, tag_tokens(tag + 1 for tag in tags)))
         counts[tags] += 1
     with db.transaction():
         db.conn.executemany(IMAGE_INSERT, images)
         db.conn.executemany(METADATA_INSERT, metadata)
         db.conn.executemany(TAG_INSERT, links)
         db.conn.executemany(FTS_INSERT, fts)
+        db.conn.executemany(TAG_FTS_INSERT, tag_rows)
 
 
 def build_library(path: Path, size: int, seed: int = 7, log: Callable[[str], None] = print,
@@ -288,6 +293,7 @@ def _finish(db: Database, index_sql: list[str], counts: np.ndarray, optimize: bo
             db.execute(sql)
     if optimize:
         db.execute("INSERT INTO images_fts (images_fts) VALUES ('optimize')")
+        db.execute("INSERT INTO image_tag_fts (image_tag_fts) VALUES ('optimize')")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 

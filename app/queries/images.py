@@ -192,8 +192,13 @@ def referenced_shas(db: Database) -> set[str]:
     return {row["sha256"] for row in rows}
 
 
+def tag_tokens(tag_ids: Iterable[int]) -> str:
+    """A picture's row in ``image_tag_fts``: one token per tag (``t`` and its id)."""
+    return " ".join(f"t{tag_id}" for tag_id in sorted(tag_ids))
+
+
 def index_image(db: Database, image_id: int) -> None:
-    """(Re)write the picture's full-text row from its current fields."""
+    """(Re)write the picture's full-text rows from its current fields and tags."""
     row = db.one(
         "SELECT i.title, i.description, i.file_name, i.caption, m.prompt,"
         " (SELECT group_concat(t.name, ' ') FROM image_tags it JOIN tags t ON t.id = it.tag_id"
@@ -202,6 +207,7 @@ def index_image(db: Database, image_id: int) -> None:
         (image_id,),
     )
     db.execute("DELETE FROM images_fts WHERE rowid = ?", (image_id,))
+    db.execute("DELETE FROM image_tag_fts WHERE rowid = ?", (image_id,))
     if row is None:
         return
     db.execute(
@@ -210,3 +216,8 @@ def index_image(db: Database, image_id: int) -> None:
         (image_id, row["title"], row["description"], row["file_name"], row["prompt"] or "",
          row["caption"] or "", row["tags"] or ""),
     )
+    tag_ids = [tag["tag_id"] for tag in db.all(
+        "SELECT tag_id FROM image_tags WHERE image_id = ?", (image_id,))]
+    if tag_ids:
+        db.execute("INSERT INTO image_tag_fts (rowid, tags) VALUES (?, ?)",
+                   (image_id, tag_tokens(tag_ids)))

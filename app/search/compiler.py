@@ -7,11 +7,17 @@ Why it looks like this:
   types can form an FTS5 operator or a syntax error.
 * Visibility comes from ``listable`` alone and is AND-ed around the whole
   condition, so no construct (an OR, a NOT, a collection) can widen it.
-* Tags are matched by id through ``image_tags`` (indexed both ways): a rare
-  tag as ``i.id IN (...)`` (few rows, drives the query), a common one as a
-  correlated ``EXISTS`` (a newest-first scan stops after a page). Aliases
-  resolve to their tag. A word that names no tag and no alias is searched as
-  text (prefix) over every indexed field, with a note saying so.
+* Tags resolve to ids (aliases to their tag, wildcards to at most
+  ``MAX_EXPANSION`` tags). In a newest/oldest search, the top-level tag terms
+  (tags, wildcards, ``~`` groups, ``-tag``) become one FTS5 expression over
+  ``image_tag_fts``, where each tag is the single token ``t<id>``: FTS5
+  intersects the doclists and yields ids in order, so a page stops early
+  (``Compiled.driver``; the engine joins on it). Elsewhere, and for any tag
+  inside an OR with other terms, tags are matched through ``image_tags``: a
+  rare tag as ``i.id IN (...)`` (few rows, drives the query), a common one as
+  a correlated ``EXISTS`` (an index walk stops after a page). A word that
+  names no tag and no alias is searched as text (prefix) over every indexed
+  field, with a note saying so.
 * ``NOT`` is ``NOT coalesce(x, 0)``: a missing value (no rating, no NSFW
   score) counts as "does not match", so ``-rating:e`` keeps unrated pictures.
 * Federation has not landed: ``source:local`` is every picture,
@@ -37,29 +43,67 @@ SQL = tuple[str, list[Any]]
 MAX_EXPANSION = 100
 MAX_WILDCARDS = 8
 COMMON_TAG = 20_000
-RANDOM_PRIME = 2_147_483_647
+TAG_TERM = "t{}"  # a tag in image_tag_fts: "t" and its id
+# order:random walks a fixed shuffle of the ids from a start point drawn from
+# the seed, and wraps around once. Identical to images_live_shuffle (0005).
+SHUFFLE = "((i.id * 2654435761) % 4294967296)"
+SHUFFLE_SPAN = 4_294_967_296
 TEXT_COLUMNS = "{title description file_name prompt caption}"
 NOTHING: SQL = ("0", [])
 EVERYTHING: SQL = ("1", [])
 
 
 @dataclass(frozen=True)
+class Lap:
+    """A run of results sorted on ``walk`` (an indexed expression) then id.
+
+    Rows in the lap satisfy ``condition``; their sort key (what a cursor
+    carries) is ``walk + offset``, or the constant ``offset`` when ``walk`` is
+    None (then the lap is sorted by id alone). Laps follow each other, so the
+    keys of a later lap all sort after those of an earlier one.
+    """
+
+    walk: str | None
+    condition: str = "1"
+    params: tuple[Any, ...] = ()
+    offset: int | float = 0
+
+    @property
+    def key(self) -> str:
+        if self.walk is None:
+            return repr(self.offset)
+        return f"({self.walk} + {self.offset!r})" if self.offset else self.walk
+
+
+@dataclass(frozen=True)
 class Ordering:
-    """How results are sorted: ``key`` (SQL) then id, both in one direction."""
+    """How results are sorted: by id alone (no laps), or lap after lap, each by its
+    key then id, all in one direction."""
 
     name: str
-    key: str | None = None
-    key_params: tuple[Any, ...] = ()
+    laps: tuple[Lap, ...] = ()
     descending: bool = True
     match: str | None = None  # the FTS5 expression ``order:relevance`` ranks by
 
 
 @dataclass(frozen=True)
 class Compiled:
+    """``where`` over ``images i``; with ``driver``, the picture must also match that
+    FTS5 expression in ``image_tag_fts`` (the engine joins on it; ``condition``
+    spells it as a subquery for other uses)."""
+
     where: str
     params: list[Any]
     ordering: Ordering
     notes: tuple[str, ...] = ()
+    driver: str | None = None
+
+    def condition(self) -> SQL:
+        """The whole condition over ``images i``, the driver included."""
+        if self.driver is None:
+            return self.where, list(self.params)
+        return (f"{self.where} AND i.id IN (SELECT rowid FROM image_tag_fts"
+                " WHERE image_tag_fts MATCH ?)", [*self.params, self.driver])
 
 
 @dataclass
@@ -76,11 +120,91 @@ def compile_query(db: Database, viewer: Viewer, root: Node, order: str, *,
                   seed: int = 1, now: datetime | None = None) -> Compiled:
     """The condition for ``root`` as seen by ``viewer``, visibility included."""
     context = _Context(db, viewer, now or datetime.now(UTC))
+    driver = None
+    if order in ("newest", "oldest"):
+        driver, root = _split_driver(root, context)
     sql, params = _node(root, context, negated=False, top=True)
     visible, visible_params = listable(viewer, "i")
     ordering = _ordering(order, context, seed)
     return Compiled(f"({sql}) AND {visible}", [*params, *visible_params], ordering,
-                    tuple(dict.fromkeys(context.notes)))
+                    tuple(dict.fromkeys(context.notes)), driver)
+
+
+# -- tags through FTS5 ----------------------------------------------------------------
+
+
+def _split_driver(root: Node, context: _Context) -> tuple[str | None, Node]:
+    """The top-level tag terms as one FTS5 expression, and the rest of the query.
+
+    Terms are tried in order; one that cannot be expressed (a word that is no
+    tag, a wildcard matching nothing, text, a metatag) is left for ``_node``,
+    with the notes and wildcard count it had produced undone so ``_node``
+    produces them again. FTS5 has no lone NOT, so at least one positive term
+    must be there.
+    """
+    children = root.children if isinstance(root, And) else (root,)
+    notes, wildcards = len(context.notes), context.wildcards
+    positive: list[str] = []
+    negative: list[str] = []
+    rest: list[Node] = []
+    for child in children:
+        excluded = isinstance(child, Not)
+        target = child.child if isinstance(child, Not) else child
+        expression = _attempt(target, context, excluded)
+        if expression is None:
+            rest.append(child)
+        else:
+            (negative if excluded else positive).append(expression)
+    if not positive:  # nothing to drive with: compile the whole query as usual
+        del context.notes[notes:]
+        context.wildcards = wildcards
+        return None, root
+    return _fts_and(positive, negative), And(tuple(rest), 0)
+
+
+def _attempt(node: Node, context: _Context, negated: bool) -> str | None:
+    notes, wildcards = len(context.notes), context.wildcards
+    expression = _tag_expression(node, context, negated)
+    if expression is None:
+        del context.notes[notes:]
+        context.wildcards = wildcards
+    return expression
+
+
+def _fts_and(positive: list[str], negative: list[str]) -> str:
+    expression = " AND ".join(positive)
+    if negative:
+        expression = f"({expression}) NOT ({' OR '.join(negative)})"
+    return expression
+
+
+def _tag_expression(node: Node, context: _Context, negated: bool) -> str | None:
+    """``node`` as an FTS5 expression over tag tokens, or None if it is not only tags."""
+    if isinstance(node, Tag):
+        found = _resolve(context.db, node.name)
+        return None if found is None else TAG_TERM.format(found[0])
+    if isinstance(node, Wildcard):
+        ids = [tag_id for tag_id, _ in _wildcard_tags(node, context, negated)]
+        if not ids:
+            return None
+        return "(" + " OR ".join(TAG_TERM.format(tag_id) for tag_id in ids) + ")"
+    if isinstance(node, Or):
+        parts = [_tag_expression(child, context, negated) for child in node.children]
+        if not parts or any(part is None for part in parts):
+            return None
+        return "(" + " OR ".join(part for part in parts if part is not None) + ")"
+    if isinstance(node, And):
+        positive: list[str] = []
+        negative: list[str] = []
+        for child in node.children:
+            excluded = isinstance(child, Not)
+            target = child.child if isinstance(child, Not) else child
+            part = _tag_expression(target, context, negated != excluded)
+            if part is None:
+                return None
+            (negative if excluded else positive).append(part)
+        return "(" + _fts_and(positive, negative) + ")" if positive else None
+    return None
 
 
 def _node(node: Node, context: _Context, negated: bool, top: bool) -> SQL:
@@ -135,25 +259,33 @@ def _glob(pattern: str) -> str:
     return pattern.replace("[", "[[]").replace("?", "[?]")
 
 
-def _wildcard(node: Wildcard, context: _Context, negated: bool) -> SQL:
+def _wildcard_tags(node: Wildcard, context: _Context,
+                   negated: bool) -> list[tuple[int, int]]:
+    """(id, count) of the most used tags ``node`` matches, with its notes and limits."""
     context.wildcards += 1
     if context.wildcards > MAX_WILDCARDS:
         raise QueryError(f"Use at most {MAX_WILDCARDS} wildcards.", node.position)
     rows = context.db.all(
         "SELECT id, count FROM tags WHERE name GLOB ? AND count > 0 ORDER BY count DESC, id"
         " LIMIT ?", (_glob(node.pattern), MAX_EXPANSION + 1))
-    ids = [int(row["id"]) for row in rows[:MAX_EXPANSION]]
     if len(rows) > MAX_EXPANSION:
         if negated:
             raise QueryError(f"'{node.pattern}' matches more than {MAX_EXPANSION} tags, too"
                              " many to exclude; make it longer.", node.position)
         context.notes.append(f"'{node.pattern}' matches more than {MAX_EXPANSION} tags;"
                              f" only the {MAX_EXPANSION} most used were searched.")
-    if not ids:
+    if not rows:
         context.notes.append(f"No tag matches '{node.pattern}'.")
+    return [(int(row["id"]), int(row["count"])) for row in rows[:MAX_EXPANSION]]
+
+
+def _wildcard(node: Wildcard, context: _Context, negated: bool) -> SQL:
+    tags = _wildcard_tags(node, context, negated)
+    if not tags:
         return NOTHING
+    ids = [tag_id for tag_id, _ in tags]
     marks = ", ".join("?" for _ in ids)
-    if sum(int(row["count"]) for row in rows[:MAX_EXPANSION]) >= COMMON_TAG:
+    if sum(count for _, count in tags) >= COMMON_TAG:
         return (f"EXISTS (SELECT 1 FROM image_tags it WHERE it.image_id = i.id"
                 f" AND it.tag_id IN ({marks}))", ids)
     return f"i.id IN (SELECT image_id FROM image_tags WHERE tag_id IN ({marks}))", ids
@@ -292,24 +424,30 @@ META_HANDLERS: dict[str, Callable[[Any, _Context], SQL]] = {
 
 # -- order ----------------------------------------------------------------------------
 
-ORDER_KEYS = {
-    "width": "i.width",
-    "height": "i.height",
-    "size": "i.size_bytes",
-    "nsfw": "coalesce(i.nsfw_score, -1.0)",
+# Largest first, on bare columns walked through (column, id) indexes over live
+# pictures (0004, 0005). No NSFW score sorts last: a second lap, by id, keyed -1.
+ORDER_LAPS = {
+    "width": (Lap("i.width"),),
+    "height": (Lap("i.height"),),
+    "size": (Lap("i.size_bytes"),),
+    "nsfw": (Lap("i.nsfw_score", "i.nsfw_score IS NOT NULL"),
+             Lap(None, "i.nsfw_score IS NULL", offset=-1.0)),
 }
 
 
 def _ordering(order: str, context: _Context, seed: int) -> Ordering:
-    if order in ORDER_KEYS:
-        return Ordering(order, ORDER_KEYS[order])
+    if order in ORDER_LAPS:
+        return Ordering(order, ORDER_LAPS[order])
     if order == "oldest":
         return Ordering("oldest", descending=False)
     if order == "random":
-        return Ordering("random", f"((i.id * ?) % {RANDOM_PRIME})", (seed,), descending=False)
+        start = (seed * 2654435761) % SHUFFLE_SPAN
+        return Ordering("random", (
+            Lap(SHUFFLE, f"{SHUFFLE} >= ?", (start,)),
+            Lap(SHUFFLE, f"{SHUFFLE} < ?", (start,), offset=SHUFFLE_SPAN)), descending=False)
     if order == "relevance":
         if context.ranked:
-            return Ordering("relevance", "f.rank", descending=False,
+            return Ordering("relevance", (Lap("f.rank"),), descending=False,
                             match=" AND ".join(f"({m})" for m in context.ranked))
         context.notes.append("order:relevance needs quoted text; showing newest first.")
     return Ordering("newest")

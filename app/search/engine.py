@@ -5,8 +5,11 @@ through ``run_search``, so they share one language, one visibility rule and
 one pagination. Pages are keyset-paginated on (sort key, id): a cursor is
 the last picture's id for ``newest``/``oldest`` (as before) and an opaque
 token carrying the sort key, the id and, for ``order:random``, the shuffle's
-seed for the other orders. Each query runs under the configured time limit;
-running out is a 400 that asks for a narrower search.
+seed for the other orders. Every page is an index walk that stops after a
+page: by id (through the tag index when the query has tag terms), or lap by
+lap (``Lap``) on an indexed sort key, each lap a branch of one UNION ALL.
+Each query runs under the configured time limit; running out is a 400 that
+asks for a narrower search.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from app.db import Database, QueryInterrupted, Row
 from app.errors import BadRequest
 from app.queries.images import CARD_COLUMNS
 from app.queries.visibility import Viewer
-from app.search.compiler import Compiled, Ordering, compile_query
+from app.search.compiler import Compiled, Lap, Ordering, compile_query
 from app.search.pagination import Page
 from app.search.parser import order_of, parse
 
@@ -87,7 +90,8 @@ def count_sql(db: Database, viewer: Viewer, query: str) -> tuple[str, list[Any]]
     """SQL and params counting every match (slow for broad queries; not used by pages)."""
     root = parse(query)
     compiled = compile_query(db, viewer, root, "newest")
-    return f"SELECT count(*) FROM images i WHERE {compiled.where}", compiled.params
+    where, params = compiled.condition()
+    return f"SELECT count(*) FROM images i WHERE {where}", params
 
 
 def explain(db: Database, viewer: Viewer, query: str) -> list[str]:
@@ -100,12 +104,12 @@ def explain(db: Database, viewer: Viewer, query: str) -> list[str]:
 def _select(compiled: Compiled, owner_id: int | None, after: Cursor | None,
             limit: int) -> Statement:
     ordering = compiled.ordering
-    columns, params = CARD_COLUMNS, []
-    if ordering.key is not None:
-        columns += f", {ordering.key} AS sort_key"
-        params += list(ordering.key_params)
     source = "images i"
     clauses, args = [compiled.where], list(compiled.params)
+    if compiled.driver is not None:
+        source = "image_tag_fts g JOIN images i ON i.id = g.rowid"
+        clauses.append("image_tag_fts MATCH ?")
+        args.append(compiled.driver)
     if ordering.match is not None:
         source += " JOIN images_fts f ON f.rowid = i.id"
         clauses.append("images_fts MATCH ?")
@@ -113,30 +117,42 @@ def _select(compiled: Compiled, owner_id: int | None, after: Cursor | None,
     if owner_id is not None:
         clauses.append("i.owner_id = ?")
         args.append(owner_id)
-    if after is not None:
-        keyset, keyset_params = _keyset(ordering, after)
-        clauses.append(keyset)
-        args += keyset_params
-    order_sql, order_params = _order_by(ordering)
-    sql = (f"SELECT {columns} FROM {source} WHERE {' AND '.join(clauses)}"
-           f" ORDER BY {order_sql} LIMIT ?")
-    compiled_params = [*params, *args, *order_params, limit]
-    return Statement(sql, compiled_params, compiled)
-
-
-def _keyset(ordering: Ordering, after: Cursor) -> tuple[str, list[Any]]:
-    op = "<" if ordering.descending else ">"
-    if ordering.key is None:
-        return f"i.id {op} ?", [after.id]
-    return (f"({ordering.key}, i.id) {op} (?, ?)",
-            [*ordering.key_params, after.key, after.id])
-
-
-def _order_by(ordering: Ordering) -> tuple[str, list[Any]]:
     direction = "DESC" if ordering.descending else "ASC"
-    if ordering.key is None:
-        return f"i.id {direction}", []
-    return f"{ordering.key} {direction}, i.id {direction}", list(ordering.key_params)
+    if not ordering.laps:
+        ident = "i.id" if compiled.driver is None else "g.rowid"
+        if after is not None:
+            clauses.append(f"{ident} {'<' if ordering.descending else '>'} ?")
+            args.append(after.id)
+        sql = (f"SELECT {CARD_COLUMNS} FROM {source} WHERE {' AND '.join(clauses)}"
+               f" ORDER BY {ident} {direction} LIMIT ?")
+        return Statement(sql, [*args, limit], compiled)
+    branches: list[str] = []
+    params: list[Any] = []
+    for lap in ordering.laps:
+        keyset, keyset_params = _keyset(lap, ordering.descending, after)
+        walk = "" if lap.walk is None else f"{lap.walk} {direction}, "
+        branches.append(
+            f"SELECT {CARD_COLUMNS}, {lap.key} AS sort_key FROM {source}"
+            f" WHERE {' AND '.join([*clauses, lap.condition, keyset])}"
+            f" ORDER BY {walk}i.id {direction} LIMIT ?")
+        params += [*args, *lap.params, *keyset_params, limit]
+    if len(branches) == 1:
+        return Statement(branches[0], params, compiled)
+    sql = (" UNION ALL ".join(f"SELECT * FROM ({branch})" for branch in branches)
+           + f" ORDER BY sort_key {direction}, id {direction} LIMIT ?")
+    return Statement(sql, [*params, limit], compiled)
+
+
+def _keyset(lap: Lap, descending: bool, after: Cursor | None) -> tuple[str, list[Any]]:
+    """The rows of ``lap`` that come after the cursor (all of them on a first page)."""
+    if after is None:
+        return "1", []
+    op = "<" if descending else ">"
+    if lap.walk is not None:
+        return f"({lap.walk}, i.id) {op} (?, ?)", [after.key - lap.offset, after.id]
+    if after.key == lap.offset:
+        return f"i.id {op} ?", [after.id]
+    return ("1" if (after.key > lap.offset) == descending else "0"), []
 
 
 # -- cursors --------------------------------------------------------------------------
@@ -144,7 +160,7 @@ def _order_by(ordering: Ordering) -> tuple[str, list[Any]]:
 
 def encode_cursor(ordering: Ordering, cursor: Cursor) -> int | str:
     """The id (a whole number, as grids always had) or an opaque token."""
-    if ordering.key is None:
+    if not ordering.laps:
         return cursor.id
     payload = {"o": ordering.name, "k": cursor.key, "i": cursor.id}
     if ordering.name == "random":

@@ -73,10 +73,46 @@ def test_common_tags_use_exists(db: Database, people: dict[str, int],
     monkeypatch.setattr(compiler, "COMMON_TAG", 1)
     first = add_picture(db, people["alice"], tags=("cat",))
     add_picture(db, people["alice"], tags=("dog",))
-    assert ids(db, Viewer(people["alice"]), "cat") == [first]
-    assert "EXISTS" in statement_for(db, Viewer(people["alice"]), "cat").sql
-    assert ids(db, Viewer(people["alice"]), "ca*") == [first]
-    assert "EXISTS" in statement_for(db, Viewer(people["alice"]), "ca*").sql
+    alice = Viewer(people["alice"])
+    assert ids(db, alice, "cat order:width") == [first]
+    assert "EXISTS" in statement_for(db, alice, "cat order:width").sql
+    assert ids(db, alice, "ca* order:size") == [first]
+    assert "EXISTS" in statement_for(db, alice, "ca* order:size").sql
+
+
+def test_newest_tag_terms_drive_through_the_tag_index(db: Database, people: dict[str, int]) -> None:
+    alice = Viewer(people["alice"])
+    both = add_picture(db, people["alice"], tags=("cat", "red theme"))
+    red = add_picture(db, people["alice"], tags=("red", "theme"))
+    add_picture(db, people["bob"], tags=("cat", "red theme"), visibility="private")
+    statement = statement_for(db, alice, "cat red_theme -dog")
+    assert "image_tag_fts MATCH" in statement.sql and "EXISTS" not in statement.sql
+    assert "owner_id = ?" in statement.sql  # still AND-ed with listable()
+    assert ids(db, alice, "cat red_theme -dog") == [both]
+    # one token per tag: 'red theme' never matches the tags 'red' and 'theme'
+    assert ids(db, alice, "red_theme") == [both]
+    assert ids(db, alice, "red theme") == [red]
+    assert ids(db, alice, "red* order:oldest") == [both, red]
+    assert every_page(db, alice, "red* -cat", limit=1) == [red]
+    sql, params = count_sql(db, alice, "cat")
+    assert db.value(sql, params) == 1
+    # renaming a tag leaves its token alone
+    db.execute("UPDATE tags SET name = 'kitten' WHERE name = 'cat'")
+    assert ids(db, alice, "kitten") == [both]
+
+
+def test_tag_index_follows_edits_and_deletes(db: Database, people: dict[str, int]) -> None:
+    from app.queries import images
+
+    alice = Viewer(people["alice"])
+    first = add_picture(db, people["alice"], tags=("cat",))
+    second = add_picture(db, people["alice"], tags=("cat", "dog"))
+    db.execute("DELETE FROM image_tags WHERE image_id = ?", (second,))
+    images.index_image(db, second)
+    assert ids(db, alice, "cat") == [first]
+    images.hard_delete(db, first)
+    assert db.value("SELECT count(*) FROM image_tag_fts WHERE image_tag_fts MATCH 't1'") == 0
+    assert ids(db, alice, "cat") == []
 
 
 def test_unknown_word_is_searched_as_text_with_a_note(db: Database,

@@ -207,11 +207,19 @@ def run_action(db: Database, action: str, name: str, value: str = "") -> None:
 
 
 def overview(db: Database, viewer: Viewer, name: str) -> dict[str, Any]:
-    """A tag as a viewer sees it: counted and related over the pictures they may see."""
+    """A tag as a viewer sees it: counted and related over the pictures they may see.
+
+    A tag only on pictures hidden from this viewer does not exist for them (its
+    name and count would reveal those pictures); admins manage every tag.
+    """
     tag = details(db, name)
     tag_id = int(tag["id"])
-    return {**tag, "visible_count": queries.visible_count(db, tag_id, viewer),
-            "related": queries.related_tags(db, tag_id, viewer)}
+    visible = queries.visible_count(db, tag_id, viewer)
+    if not visible and not viewer.is_admin:
+        raise NotFound(f"No tag named {name!r}.", field="name")
+    if not viewer.is_admin:
+        tag["count"] = visible
+    return {**tag, "visible_count": visible, "related": queries.related_tags(db, tag_id, viewer)}
 
 
 def tagged(db: Database, viewer: Viewer, tag_id: int, cursor: int | None, limit: int) -> Page:

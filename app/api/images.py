@@ -119,7 +119,8 @@ def edit_tags(image_id: int) -> Response:
 def autocomplete() -> Response:
     prefix = tagging.normalise(request.args.get("prefix", "")) if request.args.get(
         "prefix", "").strip() else ""
-    rows = tag_queries.by_prefix(get_db(), prefix, parse_limit(request.args.get("limit"), 20))
+    rows = tag_queries.by_prefix(get_db(), prefix, current_viewer(),
+                                 parse_limit(request.args.get("limit"), 20))
     return jsonify({"tags": rows})
 
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 
 from app.db import Database, Row
+from app.queries.visibility import Viewer, listable
 
 
 def tag_id(db: Database, name: str, category: str) -> int:
@@ -71,9 +72,32 @@ def tag_ids_of(db: Database, image_id: int) -> list[int]:
         "SELECT tag_id FROM image_tags WHERE image_id = ?", (image_id,))]
 
 
-def by_prefix(db: Database, prefix: str, limit: int = 20) -> list[Row]:
-    """Tags starting with ``prefix`` (a range on the unique name index), most used first."""
+SHOWN_COUNT_CAP = 1000
+CANDIDATES_PER_RESULT = 5
+
+
+def by_prefix(db: Database, prefix: str, viewer: Viewer, limit: int = 20) -> list[Row]:
+    """Tags starting with ``prefix`` that the viewer can see on some picture.
+
+    Candidates come from a range on the unique name index, most used first;
+    a tag found only on pictures hidden from this viewer is never suggested
+    (its name would leak them), and the count shown is over visible pictures,
+    capped at ``SHOWN_COUNT_CAP`` so a common tag costs a bounded scan.
+    """
     upper = prefix + "\U0010ffff"
-    return db.all(
-        "SELECT name, category, count FROM tags WHERE name >= ? AND name < ? AND count > 0"
-        " ORDER BY count DESC, name LIMIT ?", (prefix, upper, limit))
+    candidates = db.all(
+        "SELECT id, name, category FROM tags WHERE name >= ? AND name < ? AND count > 0"
+        " ORDER BY count DESC, name LIMIT ?", (prefix, upper, limit * CANDIDATES_PER_RESULT))
+    condition, params = listable(viewer)
+    found: list[Row] = []
+    for tag in candidates:
+        count = db.value(
+            "SELECT count(*) FROM (SELECT 1 FROM image_tags it JOIN images i ON i.id = it.image_id"
+            f" WHERE it.tag_id = ? AND {condition} LIMIT ?)",
+            [tag["id"], *params, SHOWN_COUNT_CAP])
+        if count:
+            found.append({"name": tag["name"], "category": tag["category"], "count": count})
+        if len(found) == limit:
+            break
+    found.sort(key=lambda row: (-row["count"], row["name"]))
+    return found

@@ -108,3 +108,31 @@ def test_deleted_picture_disappears_for_its_owner_too(alice: Browser, private_id
                                headers={"X-CSRFToken": alice.csrf()}).status_code == 204
     assert alice.client.get(f"/api/v1/images/{private_id}").status_code == 404
     assert alice.client.get(f"/media/{private_id}/original").status_code == 404
+
+
+def test_tag_names_of_private_pictures_are_never_suggested_to_others(alice: Browser,
+                                                                     bob: Browser) -> None:
+    secret = _upload_id(alice, "s.jpg", "private")
+    shown = _upload_id(alice, "p.jpg", "public", color=(9, 9, 9))
+    headers = {"X-CSRFToken": alice.csrf()}
+    alice.client.post(f"/api/v1/images/{secret}/tags", headers=headers,
+                      json={"add": ["secret affair", "sea"]})
+    alice.client.post(f"/api/v1/images/{shown}/tags", headers=headers, json={"add": ["sea"]})
+    bob_sees = bob.client.get("/api/v1/tags?prefix=se").get_json()["tags"]
+    assert bob_sees == [{"name": "sea", "category": "general", "count": 1}]
+    alice_sees = {t["name"]: t["count"] for t in
+                  alice.client.get("/api/v1/tags?prefix=se").get_json()["tags"]}
+    assert alice_sees == {"sea": 2, "secret affair": 1}
+
+
+def test_a_tag_only_on_hidden_pictures_does_not_exist_for_others(alice: Browser,
+                                                                 bob: Browser) -> None:
+    secret = _upload_id(alice, "s.jpg", "private")
+    alice.client.post(f"/api/v1/images/{secret}/tags", headers={"X-CSRFToken": alice.csrf()},
+                      json={"add": ["secret affair"]})
+    hidden = bob.client.get("/api/v1/tags/secret affair")
+    missing = bob.client.get("/api/v1/tags/never used")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.get_json()["error"] == "No tag named 'secret affair'."
+    assert bob.client.get("/tags/secret affair").status_code == 404
+    assert alice.client.get("/api/v1/tags/secret affair").get_json()["count"] == 1

@@ -280,20 +280,22 @@ def jobs_enqueue(kind: str, payload: str) -> None:
 @click.option("--user", "username", help="Only this user's pictures.")
 @click.option("--all", "everything", is_flag=True, help="Every picture (needed without -q).")
 def reanalyze(query: str, username: str | None, everything: bool) -> None:
-    """Queue a fresh analysis (all steps) of the selected pictures."""
-    from app.analysis.service import enqueue_analysis
-    from app.queries.images import live_pictures
-    from app.search.simple import to_match
+    """Queue a fresh analysis (all steps) of the pictures a search selects."""
+    from app.analysis.service import enqueue_analysis, pictures_matching
+    from app.queries.users import list_users
 
     app = _app()
-    match = to_match(query)
-    if match is None and not everything and username is None:
+    if not query.strip() and not everything and username is None:
         _fail(AppError("say which pictures: --query Q, --user U or --all"))
-    owner = _user_id(app, username) if username else None
-    rows = live_pictures(_db(app), match, owner)
-    for row in rows:
-        enqueue_analysis(_db(app), row["id"], row["owner_id"], force=True)
-    click.echo(f"queued analysis of {len(rows)} picture(s)")
+    owners = [_user_id(app, username)] if username else [
+        row["id"] for row in list_users(_db(app))]
+    try:
+        selected = pictures_matching(_db(app), query, owners)
+    except AppError as error:
+        _fail(error)
+    for image_id, owner in selected:
+        enqueue_analysis(_db(app), image_id, owner, force=True)
+    click.echo(f"queued analysis of {len(selected)} picture(s)")
 
 
 @main.command()

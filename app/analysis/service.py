@@ -45,6 +45,24 @@ def reanalyze_many(db: Database, owner_id: int, image_ids: Iterable[Any]) -> int
     return count
 
 
+def pictures_matching(db: Database, query: str, owner_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """(picture, owner) for each owner's live pictures matching ``query`` in the search
+    language, read as that owner sees their own library."""
+    from app.search.engine import run_search
+
+    found: list[tuple[int, int]] = []
+    for owner in owner_ids:
+        cursor: str | int | None = None
+        while True:
+            page = run_search(db, Viewer(owner), query, owner_id=owner, cursor=cursor,
+                              limit=200, timeout_ms=30_000)
+            found += [(row["id"], owner) for row in page.items]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    return found
+
+
 def set_step(db: Database, image_id: int, step: str, state: str,
              reason: str | None = None) -> None:
     with db.transaction():

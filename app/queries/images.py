@@ -164,23 +164,6 @@ def hard_delete(db: Database, image_id: int) -> None:
     db.execute("DELETE FROM images WHERE id = ?", (image_id,))
 
 
-def live_pictures(db: Database, match: str | None = None,
-                  owner_id: int | None = None) -> list[Row]:
-    """(id, owner_id) of every live picture, optionally matching an FTS5 expression."""
-    clauses: list[str] = ["i.deleted_at IS NULL"]
-    args: list[Any] = []
-    source = "images i"
-    if match is not None:
-        source = "images_fts f JOIN images i ON i.id = f.rowid"
-        clauses.append("images_fts MATCH ?")
-        args.append(match)
-    if owner_id is not None:
-        clauses.append("i.owner_id = ?")
-        args.append(owner_id)
-    return db.all(f"SELECT i.id, i.owner_id FROM {source} WHERE {' AND '.join(clauses)}"
-                  " ORDER BY i.id", args)
-
-
 def live_sha_exists(db: Database, sha256: str) -> bool:
     return db.one("SELECT 1 FROM images WHERE sha256 = ? AND deleted_at IS NULL",
                   (sha256,)) is not None

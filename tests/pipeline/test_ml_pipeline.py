@@ -142,5 +142,14 @@ def test_reanalyze_cli_selects_by_query(app, runner, alice: Browser, tiny_models
     result = runner.invoke(["reanalyze", "--query", "harbour"])
     assert "queued analysis of 1 picture" in result.output
     assert run_jobs(app) == 1
+    by_tag = runner.invoke(["reanalyze", "--query", "blue_theme -red_theme width:>100"])
+    assert "queued analysis of 1 picture" in by_tag.output  # the search language, tags too
+    assert run_jobs(app) == 1
+    everything = runner.invoke(["reanalyze", "--all"])
+    assert "queued analysis of 2 picture" in everything.output
+    assert run_jobs(app) == 2
+    bad = runner.runner.invoke(__import__("app.cli").cli.main, ["reanalyze", "-q", "width:abc"],
+                               obj=app)
+    assert bad.exit_code == 2 and "whole number of pixels" in bad.output
     assert "say which pictures" in runner.runner.invoke(
         __import__("app.cli").cli.main, ["reanalyze"], obj=app).output

@@ -76,20 +76,28 @@ class Stats:
     charts: list[Chart]
 
 
-def library_stats(db: Database, viewer: Viewer, owner_id: int | None = None) -> Stats:
-    """Every chart of the page, for this viewer (and only ``owner_id``'s pictures if given)."""
-    facts = queries.daily_facts(db, viewer, owner_id)
+def library_stats(db: Database, viewer: Viewer, owner_id: int | None = None, *,
+                  scan: bool = False) -> Stats:
+    """Every chart of the page, for this viewer (and only ``owner_id``'s pictures if given).
+
+    The counts come from the summaries; ``scan`` counts the pictures themselves instead
+    (the slow reference the tests and the benchmark compare against).
+    """
+    daily_facts = queries.scan_daily_facts if scan else queries.daily_facts
+    top_tags = queries.scan_top_tags if scan else queries.top_tags
+    top_metadata = queries.scan_top_metadata if scan else queries.top_metadata
+    facts = daily_facts(db, viewer, owner_id)
     days = sorted({row["day"] for row in facts})
     unit = period_unit(days[0], days[-1]) if days else "month"
     charts = [
         column_chart("uploads", f"Uploads per {unit}",
                      fill_periods(_per_period(facts, unit), unit)),
         bar_chart("tags", f"Top {TOP_TAGS} tags",
-                  queries.top_tags(db, viewer, TOP_TAGS, owner_id)),
+                  top_tags(db, viewer, TOP_TAGS, owner_id)),
         bar_chart("models", "Top models",
-                  queries.top_metadata(db, viewer, "model", TOP_VALUES, owner_id)),
+                  top_metadata(db, viewer, "model", TOP_VALUES, owner_id)),
         bar_chart("samplers", "Top samplers",
-                  queries.top_metadata(db, viewer, "sampler", TOP_VALUES, owner_id)),
+                  top_metadata(db, viewer, "sampler", TOP_VALUES, owner_id)),
         bar_chart("ratings", "Ratings", in_order(_summed(facts, "rating"), RATINGS)),
         bar_chart("kinds", "Kinds", in_order(_summed(facts, "kind"), KINDS)),
     ]

@@ -24,7 +24,7 @@ from app.db import Database
 from app.queries.images import tag_tokens
 
 RESULTS = Path(__file__).resolve().parent / "results"
-GENERATOR_VERSION = 2  # 2: image_tag_fts rows (migration 0005)
+GENERATOR_VERSION = 3  # 3: statistics summaries (migration 0006, its triggers)
 CHUNK = 50_000
 TAG_VOCABULARY = 20_000
 ZIPF_EXPONENT = 1.0

@@ -43,7 +43,7 @@ from app.queries.visibility import Viewer
 from bench.library import ADJECTIVES, COLOURS, NOUNS, PLACES, cached_library
 
 RESULTS = Path(__file__).resolve().parent / "results"
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 CHUNK = 50_000
 TAG_VOCABULARY = 20_000
 ZIPF_EXPONENT = 1.0

@@ -28,6 +28,7 @@ def record(ctx: JobContext, note: str = "") -> None:
 
 @job_kind("test.record", max_attempts=3, timeout_seconds=60)
 def record_once(ctx: JobContext) -> dict[str, Any]:
+    time.sleep(float(ctx.job.payload.get("sleep", 0)))  # lets slower-starting workers join
     record(ctx)
     return {"pid": os.getpid()}
 

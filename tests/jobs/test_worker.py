@@ -15,10 +15,10 @@ pytestmark = pytest.mark.slow
 
 
 def test_four_racing_workers_complete_each_job_exactly_once(queue: Queue, spawn) -> None:
-    ids = [queue.enqueue("test.record") for _ in range(400)]
+    ids = [queue.enqueue("test.record", {"sleep": 0.01}) for _ in range(400)]
     workers = [spawn("app.jobs.child", "--owner", f"racer-{n}") for n in range(4)]
     wait_for(lambda: queue.db.value("SELECT count(*) FROM jobs WHERE state = 'succeeded'")
-             == len(ids), what="all jobs to succeed")
+             == len(ids), timeout=120, what="all jobs to succeed")
     for worker in workers:
         worker.send_signal(signal.SIGTERM)
     for worker in workers:  # a worker still starting up may die of the signal itself

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ from flask import Flask
 from PIL.PngImagePlugin import PngInfo
 
 from app import stats, tagging
+from app.queries import stats as stats_queries
+from app.queries.visibility import Viewer
 from app.web import stats as stats_view
 from tests.conftest import Browser, png_bytes
 
@@ -120,3 +123,96 @@ def test_bar_geometry_is_proportional() -> None:
     columns = stats.column_chart("u", "Uploads", [(f"2020-{m:02d}", m) for m in range(1, 13)])
     assert columns.bars[-1].height == stats.PLOT_HEIGHT
     assert all(bar.y + bar.height == stats.TOP_MARGIN + stats.PLOT_HEIGHT for bar in columns.bars)
+
+
+# -- the summaries agree with counting the pictures -------------------------------------------
+
+
+def _random_library(db: Any, rng: random.Random, users: list[int], pictures: int) -> None:
+    from app.queries import images as image_queries
+
+    for _ in range(pictures):
+        day = f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T10:00:00Z"
+        image_id = db.execute(
+            "INSERT INTO images (owner_id, sha256, kind, mime, ext, file_name, size_bytes,"
+            " width, height, visibility, created_at, rating, deleted_at)"
+            " VALUES (?, ?, ?, 'image/png', 'png', 'p.png', ?, 10, 10, ?, ?, ?, ?)",
+            (rng.choice(users), f"{rng.getrandbits(256):064x}", rng.choice(stats.KINDS),
+             rng.randint(1, 10_000), rng.choice(VISIBILITIES), day,
+             rng.choice([None, "general", "explicit"]),
+             day if rng.random() < 0.1 else None))
+        for tag in rng.sample(TAG_IDS, rng.randint(0, 4)):
+            db.execute("INSERT INTO image_tags (image_id, tag_id) VALUES (?, ?)", (image_id, tag))
+        if rng.random() < 0.8:
+            image_queries.insert_metadata(db, image_id, {
+                "model": rng.choice([None, "", "sdxl", "flux", "pony"]),
+                "sampler": rng.choice([None, "Euler", "DPM++ 2M"])})
+
+
+def _mutate(db: Any, rng: random.Random, users: list[int]) -> None:
+    from app.queries import images as image_queries
+
+    ids = [row["id"] for row in db.all("SELECT id FROM images")]
+    image_id = rng.choice(ids)
+    owner = db.value("SELECT owner_id FROM images WHERE id = ?", (image_id,))
+    action = rng.randrange(8)
+    if action == 0:
+        image_queries.set_visibility(db, owner, [image_id], rng.choice(VISIBILITIES))
+    elif action == 1:
+        image_queries.tombstone(db, image_id)
+    elif action == 2:
+        image_queries.hard_delete(db, image_id)
+    elif action == 3:
+        db.execute("UPDATE images SET rating = ? WHERE id = ?",
+                   (rng.choice([None, "sensitive", "general"]), image_id))
+    elif action == 4:
+        db.execute("INSERT OR IGNORE INTO image_tags (image_id, tag_id) VALUES (?, ?)",
+                   (image_id, rng.choice(TAG_IDS)))
+    elif action == 5:
+        db.execute("DELETE FROM image_tags WHERE image_id = ? AND tag_id = ?",
+                   (image_id, rng.choice(TAG_IDS)))
+    elif action == 6:
+        db.execute("UPDATE image_metadata SET model = ? WHERE image_id = ?",
+                   (rng.choice([None, "sdxl", "sd15"]), image_id))
+    else:
+        db.execute("UPDATE images SET owner_id = ?, deleted_at = NULL WHERE id = ?",
+                   (rng.choice(users), image_id))
+
+
+VISIBILITIES = ("private", "unlisted", "public")
+TAG_IDS = list(range(1, 31))
+
+
+def _viewers(users: list[int]) -> list[tuple[Viewer, int | None]]:
+    people = [Viewer(user_id) for user_id in users]
+    anonymous = [Viewer(None, public_gallery=True), Viewer(None)]
+    return ([(viewer, None) for viewer in [*people, *anonymous]]
+            + [(viewer, owner) for viewer in people[:2] for owner in users])
+
+
+def _summaries(db: Any) -> list[list[Any]]:
+    return [[tuple(row.values()) for row in db.all(
+        f"SELECT * FROM {table} WHERE pictures != 0 ORDER BY 1, 2, 3, 4")]
+        for table in ("stats_daily", "stats_tags", "stats_values")]
+
+
+def test_summaries_count_exactly_what_a_scan_counts(db: Any, make_user: Any) -> None:
+    rng = random.Random(5)
+    users = [make_user(name) for name in ("ann", "ben", "cat")]
+    with db.transaction():
+        for tag in TAG_IDS:  # few tags and values, so ties in the top lists are common
+            db.execute("INSERT INTO tags (id, name, category) VALUES (?, ?, 'general')",
+                       (tag, f"tag{tag % 7}-{tag}"))
+        _random_library(db, rng, users, 300)
+    for round_ in range(6):
+        for viewer, owner in _viewers(users):
+            summed = stats.library_stats(db, viewer, owner)
+            scanned = stats.library_stats(db, viewer, owner, scan=True)
+            assert summed == scanned, (round_, viewer, owner)
+        kept = _summaries(db)
+        stats_queries.rebuild_summaries(db)
+        assert _summaries(db) == kept, round_
+        with db.transaction():
+            for _ in range(60):
+                _mutate(db, rng, users)
+            _random_library(db, rng, users, 20)

@@ -68,6 +68,9 @@ def gunicorn_options(config: dict[str, Any]) -> dict[str, Any]:
         "threads": config["WEB_THREADS"] + LIVE_CONNECTIONS,
         "timeout": 120,
         "graceful_timeout": 20,
+        # Idle keep-alive connections wait in gthread's poller, not in a thread, so a
+        # long keep-alive is cheap; gunicorn's 2 s default races clients reusing them.
+        "keepalive": 75,
         "accesslog": "-",
         "loglevel": config["LOG_LEVEL"].lower(),
         # One control socket per user account: side-by-side instances would fight over it.

@@ -196,11 +196,6 @@ def bridge(app: Flask | None = None) -> Bridge:
     return (app or current_app).extensions["salon.realtime"]
 
 
-def start_relay(app: Flask) -> bool:
-    """Start the app's relay now instead of at the first connection."""
-    return bridge(app).start()
-
-
 # -- socket handlers ---------------------------------------------------------------------
 
 

@@ -169,12 +169,6 @@ def live_sha_exists(db: Database, sha256: str) -> bool:
                   (sha256,)) is not None
 
 
-def referenced_shas(db: Database) -> set[str]:
-    """Content hashes that some live picture still uses."""
-    rows = db.all("SELECT DISTINCT sha256 FROM images WHERE deleted_at IS NULL")
-    return {row["sha256"] for row in rows}
-
-
 def tag_tokens(tag_ids: Iterable[int]) -> str:
     """A picture's row in ``image_tag_fts``: one token per tag (``t`` and its id)."""
     return " ".join(f"t{tag_id}" for tag_id in sorted(tag_ids))

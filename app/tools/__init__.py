@@ -1,0 +1,1 @@
+"""Image tools (the ashim set): a registry of tool modules; see ``app.tools.base``."""

@@ -12,9 +12,11 @@ from flask import Flask
 from app import create_app
 from app.db import Database
 from app.errors import AppError
+from app.federation_cli import federation_group, peers_group
 from app.models_cli import models
 from app.organise_cli import collections_group, tags
 from app.search_cli import search
+from app.tools_cli import pipelines, tools
 
 
 def _app() -> Flask:
@@ -28,8 +30,11 @@ def _db(app: Flask) -> Database:
 
 
 def initialise(app: Flask) -> list[str]:
-    """Create folders, apply migrations; safe to run again."""
+    """Create folders, apply migrations, make the federation key pair; safe to run again."""
+    from app.federation.identity import ensure_identity
+
     app.extensions["salon.media"].ensure()
+    ensure_identity(app.config["INSTANCE"])
     return _db(app).migrate()
 
 
@@ -45,7 +50,7 @@ def main() -> None:
 
 @main.command()
 def init() -> None:
-    """Create the database (apply migrations) and the media folders."""
+    """Create the database (apply migrations), the media folders and the federation keys."""
     app = _app()
     applied = initialise(app)
     click.echo(f"database {app.config['DATABASE']}: "
@@ -315,6 +320,10 @@ main.add_command(models)
 main.add_command(search)
 main.add_command(tags)
 main.add_command(collections_group)
+main.add_command(peers_group)
+main.add_command(federation_group)
+main.add_command(tools)
+main.add_command(pipelines)
 
 
 if __name__ == "__main__":

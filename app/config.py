@@ -46,6 +46,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"expected a positive number, got {value!r}")
+    return number
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("INSTANCE", Path, Path("instance"), "Folder for the database, secret key and models."),
     Setting("DATABASE", Path, None, "SQLite database file (default: `<instance>/salon.db`)."),
@@ -84,6 +91,30 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MODELS", Path, None, "Folder of installed models (default: `<instance>/models`)."),
     Setting("MODEL_IDLE_SECONDS", _positive_int, 300,
             "A loaded model unused this long is unloaded from the worker's memory."),
+    Setting("FEDERATION_SHARE_NSFW", _bool, False,
+            "Offer questionable/explicit pictures to followers (only where the owner also"
+            " chose to)."),
+    Setting("FEDERATION_SYNC_MINUTES", _positive_int, 30,
+            "How often the worker pulls each followed peer's changes."),
+    Setting("FEDERATION_ALLOW_PRIVATE", _bool, False,
+            "Let federation reach loopback and private-network peers (LAN peers, tests);"
+            " link-local, metadata, multicast and unspecified addresses stay refused."),
+    Setting("HTTP_TIMEOUT_SECONDS", _positive_float, 10.0,
+            "Outbound federation requests: connect/read/write timeout; 3× this for a whole"
+            " request."),
+    Setting("HTTP_MAX_RESPONSE_MB", _positive_int, 8,
+            "Largest instance document or change-feed page accepted from a peer, in MB."),
+    Setting("PROXY_THUMB_MAX_KB", _positive_int, 512,
+            "Largest thumbnail the image proxy accepts from a peer, in KB."),
+    Setting("PROXY_MAX_MB", _positive_int, 50,
+            "Largest preview or original the image proxy accepts from a peer, in MB."),
+    Setting("PROXY_CACHE_MB", _positive_int, 500,
+            "Disk cache of proxied peer media; least recently used files go first."),
+    Setting("TOOL_RESULTS_HOURS", _positive_float, 24.0,
+            "Image tools: how long run folders (inputs, download-only results, ZIP contents)"
+            " are kept before the maintenance job removes them."),
+    Setting("TOOL_BATCH_CONCURRENCY", _positive_int, 2,
+            "Image tools: pictures a pipeline batch processes at once (threads of its job)."),
 )
 
 

@@ -13,9 +13,11 @@ from app.config import SETTINGS
 from app.db import Database
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE_ARGS = {"image_id": 1, "user_id": 1, "key_id": 1, "job_id": 1, "variant": "thumb",
+SAMPLE_ARGS = {"peer_id": 1, "remote_id": "r1",
+               "image_id": 1, "user_id": 1, "key_id": 1, "job_id": 1, "variant": "thumb",
                "filename": "x.css", "kind": "noop", "collection_id": 1, "name": "cat",
-               "action": "rename"}
+               "action": "rename", "peer_action": "sync",
+               "tool_id": "resize", "pipeline_id": 1}
 
 
 def _url(app, rule) -> str:
@@ -58,8 +60,12 @@ def test_public_endpoints_are_few_and_known(app) -> None:
     with app.test_request_context():
         public = {rule.endpoint for rule in app.url_map.iter_rules()
                   if access_level(rule.endpoint) == PUBLIC}
-    assert public == {"static", "auth.login", "auth.setup", "auth.register",
-                      "api_docs.openapi", "api_docs.docs"}
+        # Server-to-server endpoints authenticate by signature, not by login.
+        federation_api = {rule.endpoint for rule in app.url_map.iter_rules()
+                          if rule.rule.startswith("/federation/v1/")}
+    assert public - federation_api == {"static", "auth.login", "auth.setup", "auth.register",
+                                       "api_docs.openapi", "api_docs.docs",
+                                       "wellknown.document"}
 
 
 def test_admin_endpoints_are_marked(app) -> None:

@@ -56,7 +56,8 @@ def pictures_matching(db: Database, query: str, owner_ids: Iterable[int]) -> lis
         while True:
             page = run_search(db, Viewer(owner), query, owner_id=owner, cursor=cursor,
                               limit=200, timeout_ms=30_000)
-            found += [(row["id"], owner) for row in page.items]
+            # A peer's pictures (its shadow account's) are analysed on their origin only.
+            found += [(row["id"], owner) for row in page.items if not row.get("peer_id")]
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor

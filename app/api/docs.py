@@ -30,6 +30,54 @@ def _op(summary: str, params: list[dict[str, Any]] | None = None,
     return operation
 
 
+def _tool_paths() -> dict[str, dict[str, Any]]:
+    """The image tools and pipelines (``app/api/tools.py``)."""
+    tool = {"name": "tool_id", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "a tool id from GET /api/v1/tools (ashim's ids)"}
+    pipeline = {"name": "pipeline_id", "in": "path", "required": True,
+                "schema": {"type": "integer"}}
+    name = {"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "/api/v1/tools": {"get": _op("Enabled image tools by category, each with its settings' "
+                                     "JSON schema ('settings=0' leaves the schemas out)")},
+        "/api/v1/tools/{tool_id}": {
+            "get": _op("One tool with its settings' JSON schema (403 if disabled)", [tool]),
+            "post": _op("Run a tool as a job: multipart 'file' (repeatable) plus the tool's "
+                        "named extra files, or 'image_id'/'image_ids'; 'settings' as a JSON "
+                        "string; 'save' = version (new picture linked to its source) or "
+                        "download. 202 {job_id}; 400 {error: 'invalid settings', fields: "
+                        "[{field, message}]}", [tool], "multipart/form-data", ok="202"),
+        },
+        "/api/v1/tools/{tool_id}/preview": {
+            "post": _op("Cheap tools: run synchronously on a copy at most 480 pixels across; "
+                        "answers the picture", [tool], "multipart/form-data")},
+        "/api/v1/tools/runs/{job_id}": {
+            "get": _op("Your run: state, progress, result {outputs: [{name, mime, size, "
+                       "image_id?, download_url}], data}; batches add items with errors",
+                       [JOB_ID])},
+        "/api/v1/tools/runs/{job_id}/files/{filename}": {
+            "get": _op("Download one result file (owner only; attachment)", [JOB_ID, name])},
+        "/api/v1/tools/runs/{job_id}/zip": {
+            "get": _op("All result files of a finished run as a ZIP, streamed", [JOB_ID])},
+        "/api/v1/pipelines": {
+            "get": _op("Your saved pipelines"),
+            "post": _op("Save a pipeline {name, description, steps: [{tool, settings}]}",
+                        body="application/json", ok="201")},
+        "/api/v1/pipelines/{pipeline_id}": {
+            "get": _op("One pipeline", [pipeline]),
+            "put": _op("Replace a pipeline's name, description and steps", [pipeline],
+                       "application/json"),
+            "delete": _op("Delete a pipeline", [pipeline], ok="204")},
+        "/api/v1/pipelines/{pipeline_id}/run": {
+            "post": _op("Run on {image_ids: [...]} or {query: '...'} (as you see it, at most "
+                        "500 pictures); mode = version (new versions of your pictures) or zip "
+                        "(download all as one streamed ZIP). 202 {job_id}", [pipeline],
+                        "application/json", ok="202")},
+    }
+
+
+TOOL_PATHS = _tool_paths()
+
 PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/images": {
         "post": _op("Upload pictures (multipart field 'file', repeatable; 'visibility', "
@@ -79,6 +127,7 @@ PATHS: dict[str, dict[str, Any]] = {
                       "schema": {"type": "string"}}], "application/json"),
     },
     "/api/v1/me": {"get": _op("The authenticated user")},
+    **TOOL_PATHS,
 }
 
 

@@ -18,7 +18,19 @@ def image_card(row: Row) -> dict[str, Any]:
         "file_name": row["file_name"], "title": row["title"], "width": row["width"],
         "height": row["height"], "visibility": row["visibility"], "rating": row.get("rating"),
         "created_at": row["created_at"], "urls": urls(row["id"]),
+        **_origin(row),
     }
+
+
+def _origin(row: Row) -> dict[str, Any]:
+    """A remote picture names its peer and its page there; its media go through the proxy."""
+    if not row.get("peer_id"):
+        return {}
+    proxied = {variant: url_for("proxy.media", peer_id=row["peer_id"],
+                                remote_id=row["remote_id"], variant=variant)
+               for variant in ("thumb", "preview", "original")}
+    return {"origin": {"peer": row.get("peer_name"), "url": row.get("origin_url")},
+            "urls": {**urls(row["id"]), **proxied, "download": proxied["original"]}}
 
 
 def tag_json(row: Row) -> dict[str, Any]:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 Handler = Callable[["JobContext"], Any]
 
-BUILTIN_MODULES = ("app.jobs.handlers", "app.analysis.job", "app.analysis.ml_steps")
+BUILTIN_MODULES = ("app.jobs.handlers", "app.analysis.job", "app.analysis.ml_steps",
+                   "app.federation.jobs", "app.tools.runner", "app.tools.batch")
 
 
 @dataclass(frozen=True)

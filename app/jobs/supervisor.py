@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
 HOUSEKEEPING_SECONDS = 5.0
-MAINTENANCE = {"maintenance.prune_events": 3600.0, "maintenance.cleanup_files": 6 * 3600.0}
+# federation.schedule only queues the syncs that are due (SALON_FEDERATION_SYNC_MINUTES).
+MAINTENANCE = {"maintenance.prune_events": 3600.0, "maintenance.cleanup_files": 6 * 3600.0,
+               "federation.schedule": 60.0}
 
 
 @dataclass

@@ -11,7 +11,10 @@ from app.queries.visibility import Viewer, listable, viewable
 
 CARD_COLUMNS = (
     "i.id, i.owner_id, i.sha256, i.kind, i.mime, i.ext, i.file_name, i.width, i.height,"
-    " i.title, i.visibility, i.created_at, i.duration, i.frames, i.rating"
+    " i.title, i.visibility, i.created_at, i.duration, i.frames, i.rating,"
+    # A remote picture's media comes through the proxy, and its origin is named.
+    " i.peer_id, i.remote_id, i.origin_url,"
+    " (SELECT p.name FROM peers p WHERE p.id = i.peer_id) AS peer_name"
 )
 
 IMAGE_FIELDS = (
@@ -55,8 +58,9 @@ def get_image(db: Database, image_id: int, viewer: Viewer) -> Row | None:
     """The picture if this viewer may open it, else None."""
     condition, params = viewable(viewer)
     return db.one(
-        f"SELECT i.*, u.username AS owner_name FROM images i JOIN users u ON u.id = i.owner_id"
-        f" WHERE i.id = ? AND {condition}",
+        f"SELECT i.*, u.username AS owner_name,"
+        f" (SELECT p.name FROM peers p WHERE p.id = i.peer_id) AS peer_name"
+        f" FROM images i JOIN users u ON u.id = i.owner_id WHERE i.id = ? AND {condition}",
         [image_id, *params],
     )
 

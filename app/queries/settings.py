@@ -24,6 +24,10 @@ DEFAULTS: dict[str, Any] = {
     "captioner.max_length": 30,
     "captioner.prompt": "",
     "nsfw.nudenet": False,
+    # Image tools an admin turned off (ids): refused by the API, pages, CLI and pipelines.
+    "disabled_tools": [],
+    # Federation: approve every follow request without asking the admin.
+    "federation.auto_approve": False,
 }
 
 

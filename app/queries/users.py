@@ -25,7 +25,9 @@ def get_user_with_hash(db: Database, username: str) -> Row | None:
 
 
 def list_users(db: Database) -> list[Row]:
-    return db.all(f"SELECT {PUBLIC_COLUMNS} FROM users ORDER BY username")
+    """People's accounts: a peer's shadow account (owner of its pictures here) is left out."""
+    return db.all(f"SELECT {PUBLIC_COLUMNS} FROM users WHERE id NOT IN"
+                  " (SELECT user_id FROM peers WHERE user_id IS NOT NULL) ORDER BY username")
 
 
 def insert_user(db: Database, username: str, password_hash: str, role: str) -> int:

@@ -20,8 +20,9 @@ Why it looks like this:
   field, with a note saying so.
 * ``NOT`` is ``NOT coalesce(x, 0)``: a missing value (no rating, no NSFW
   score) counts as "does not match", so ``-rating:e`` keeps unrated pictures.
-* Federation has not landed: ``source:local`` is every picture,
-  ``source:remote`` and ``peer:`` match nothing.
+* Federation: ``source:local`` / ``source:remote`` split on ``i.peer_id``;
+  ``peer:NAME`` takes the peer's name or host (``host`` or ``host:port``),
+  resolved to peer ids first (there are few peers).
 * Favourites are private: ``fav:me`` (or your own name) is yours; another
   user's name matches nothing.
 """
@@ -33,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.db import Database
 from app.queries.visibility import Viewer, listable
@@ -407,14 +409,26 @@ def _collection(value: int | str, context: _Context) -> SQL:
 
 def _source(value: str, context: _Context) -> SQL:
     if value == "remote":
-        context.notes.append("Federation is not available yet: no picture is remote.")
-        return NOTHING
+        return "i.peer_id IS NOT NULL", []
+    if value == "local":
+        return "i.peer_id IS NULL", []
     return EVERYTHING
 
 
 def _peer(value: str, context: _Context) -> SQL:
-    context.notes.append("Federation is not available yet: no picture comes from a peer.")
-    return NOTHING
+    wanted = value.strip().lower()
+    ids = [row["id"] for row in context.db.all("SELECT id, name, base_url FROM peers")
+           if wanted in _peer_names(row["name"], row["base_url"])]
+    if not ids:
+        context.notes.append(f"No peer is named '{value}'.")
+        return NOTHING
+    return f"i.peer_id IN ({', '.join('?' for _ in ids)})", ids
+
+
+def _peer_names(name: str, base_url: str) -> set[str]:
+    """What ``peer:`` accepts for a peer: its name, its host, its host:port."""
+    parts = urlsplit(base_url)
+    return {name.strip().lower(), (parts.hostname or "").lower(), parts.netloc.lower()}
 
 
 META_HANDLERS: dict[str, Callable[[Any, _Context], SQL]] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.federation import wellknown
 from app.web import (
     admin,
     auth,
@@ -14,12 +15,15 @@ from app.web import (
     gallery,
     media,
     models,
+    peers,
+    proxy,
     queue,
     search_help,
     settings,
     stats,
     tags,
     templating,
+    tools,
 )
 
 
@@ -30,3 +34,7 @@ def init_app(app: Flask) -> None:
     for module in (auth, gallery, media, settings, admin, queue, models, search_help, tags,
                    collections, compare, stats):
         app.register_blueprint(module.bp)
+    app.register_blueprint(proxy.bp)
+    app.register_blueprint(wellknown.bp)
+    app.register_blueprint(peers.bp)
+    app.register_blueprint(tools.bp)

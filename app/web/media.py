@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, send_file
+from flask import Blueprint, current_app, redirect, send_file, url_for
 from werkzeug.wrappers import Response
 
 from app.auth.access import current_viewer, gallery
-from app.db import get_db
+from app.db import Row, get_db
 from app.errors import NotFound
 from app.media.storage import MediaStore
 from app.queries import images
@@ -20,6 +20,8 @@ VARIANTS = {"thumb": "thumb.webp", "preview": "preview.webp"}
 @gallery
 def file(image_id: int, variant: str) -> Response:
     image = images.visible_image(get_db(), image_id, current_viewer())
+    if image["peer_id"] is not None:
+        return _remote(image, variant)
     store: MediaStore = current_app.extensions["salon.media"]
     if variant == "original":
         path = store.original_path(image["sha256"], image["ext"])
@@ -38,6 +40,8 @@ def file(image_id: int, variant: str) -> Response:
 @gallery
 def download(image_id: int) -> Response:
     image = images.visible_image(get_db(), image_id, current_viewer())
+    if image["peer_id"] is not None:
+        return _remote(image, "original")
     store: MediaStore = current_app.extensions["salon.media"]
     path = store.original_path(image["sha256"], image["ext"])
     response = send_file(path, mimetype=image["mime"], as_attachment=True,
@@ -45,6 +49,12 @@ def download(image_id: int) -> Response:
     _cache_headers(response)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _remote(image: Row, variant: str) -> Response:
+    """A remote picture's files live on its peer: through the proxy (same checks there)."""
+    return redirect(url_for("proxy.media", peer_id=image["peer_id"],
+                            remote_id=image["remote_id"], variant=variant))
 
 
 def _cache_headers(response: Response) -> None:

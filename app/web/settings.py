@@ -13,12 +13,14 @@ from app.auth.api_keys import create_api_key
 from app.auth.passwords import hash_password, verify_password
 from app.db import get_db
 from app.errors import AppError, BadRequest, NotFound
+from app.federation.feed import touch_owner
 from app.queries import api_keys, users
 from app.web.forms import form_error
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-PREFERENCES = {"blur_sensitive": True, "default_visibility": "private"}
+PREFERENCES = {"blur_sensitive": True, "default_visibility": "private",
+               "federation_share_nsfw": False}
 
 
 def _render(status: int = 200, **context: object) -> tuple[str, int]:
@@ -57,10 +59,14 @@ def preferences() -> Response:
     if visibility not in ("private", "unlisted", "public"):
         raise BadRequest("Unknown visibility.", field="default_visibility")
     prefs = {"blur_sensitive": bool(request.form.get("blur_sensitive")),
-             "default_visibility": visibility}
+             "default_visibility": visibility,
+             "federation_share_nsfw": bool(request.form.get("federation_share_nsfw"))}
+    before = json.loads(current_user.preferences or "{}").get("federation_share_nsfw", False)
     db = get_db()
     with db.transaction():
         users.set_preferences(db, current_user.id, prefs)
+        if before != prefs["federation_share_nsfw"]:  # followers get them, or tombstones
+            touch_owner(db, current_user.id)
     flash("Preferences saved.")
     return redirect(url_for("settings.index"))
 

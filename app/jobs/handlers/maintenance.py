@@ -29,4 +29,7 @@ def cleanup_files(ctx: JobContext) -> dict[str, Any]:
         if folder.stat().st_mtime < cutoff:
             shutil.rmtree(folder, ignore_errors=True)
             stale += 1
-    return {"removed": removed, "stale_uploads": stale}
+    from app.tools.runner import remove_expired_runs  # image tools' run folders
+
+    tool_runs = remove_expired_runs(ctx.db, ctx.store, ctx.config.get("TOOL_RESULTS_HOURS", 24))
+    return {"removed": removed, "stale_uploads": stale, "tool_runs": tool_runs}

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-RUN_PACKAGES := ffmpeg
+RUN_PACKAGES := ffmpeg fonts-dejavu-core
 TEST_PACKAGES := ffmpeg chromium fonts-dejavu-core
 export SALON_HOST ?= 127.0.0.1
 export SALON_PORT ?= 5000
@@ -32,6 +32,10 @@ bench: system-run $(STAMP)
 	$(BIN)/python bench/queue.py
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/ml.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/stats.py
+	$(BIN)/python bench/federation.py
+	$(BIN)/python bench/tools.py
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

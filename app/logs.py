@@ -15,6 +15,8 @@ def configure(level: str) -> None:
         handler._salon = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level.upper())
+    # libvips reports every thread pool and resampling plan at INFO: not news to an operator.
+    logging.getLogger("pyvips").setLevel(max(logging.WARNING, root.level))
 
 
 def init_app(app: Flask) -> None:

@@ -118,10 +118,11 @@ def tools_list(as_json: bool) -> None:
 @click.option("--settings", "base", default=None, metavar="JSON", help="All settings at once.")
 @click.option("--extra", "extras", multiple=True, metavar="NAME=FILE",
               help="A named extra input, e.g. --extra overlay=logo.png.")
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
-              help="Output file, or a folder when the tool writes several files.")
+@click.option("-o", "--output", "out", default=None, type=click.Path(path_type=Path),
+              help="Output file, or a folder when the tool writes several files "
+                   "(not needed by tools that only answer with data, such as info).")
 def tools_run(tool_id: str, files: tuple[Path, ...], pairs: tuple[str, ...], base: str | None,
-              extras: tuple[str, ...], out: Path) -> None:
+              extras: tuple[str, ...], out: Path | None) -> None:
     """Run TOOL_ID on FILE... here and now; write the outputs to -o."""
     app = _app()
     settings = parse_assignments(pairs, base)
@@ -172,9 +173,12 @@ def _run_inline(app: Flask, tool: Tool[Any], settings: Any, files: tuple[Path, .
     return tool.process(context, settings)
 
 
-def _write_outputs(result: ToolResult, out: Path) -> None:
+def _write_outputs(result: ToolResult, out: Path | None) -> None:
     if not result.files:
         return
+    if out is None:
+        names = ", ".join(output.name for output in result.files)
+        _fail(f"this run wrote {names}: give -o FILE (or -o FOLDER/) to keep it")
     if len(result.files) == 1 and not out.is_dir() and not str(out).endswith("/"):
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(result.files[0].path, out)

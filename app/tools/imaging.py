@@ -43,7 +43,7 @@ def load(source: InputFile | Path, *, animated: bool = False, access: str = "ran
     """Decode a picture upright (EXIF orientation applied). ``animated`` keeps all frames."""
     path = source.path if isinstance(source, InputFile) else source
     pyvips = vips()
-    options: dict[str, Any] = {"access": access, "fail": True}
+    options: dict[str, Any] = {"access": access, "fail_on": "error"}
     if animated:
         options["n"] = -1
     try:
@@ -79,7 +79,13 @@ def write(image: Any, path: Path, ext: str, *, quality: int | None = None, strip
     if ext in ("heic", "heif"):
         path.write_bytes(encode_heic(image, quality=quality, strip=strip))
         return
-    pyvips = vips()
+    image, saver, kwargs = _prepare(image, ext, quality, strip, options)
+    _encode_with(lambda: getattr(image, saver)(str(path), **kwargs), ext)
+
+
+def _prepare(image: Any, ext: str, quality: int | None, strip: bool,
+             options: dict[str, Any]) -> tuple[Any, str, dict[str, Any]]:
+    """The image (flattened where the format has no alpha), saver name and its options."""
     saver, defaults = _SAVERS.get(ext, (None, {}))
     if saver is None:
         raise ToolError(f"cannot write {ext!r} files")
@@ -87,12 +93,16 @@ def write(image: Any, path: Path, ext: str, *, quality: int | None = None, strip
     if quality is not None and ext in _LOSSY:
         kwargs["Q"] = int(quality)
     if strip:
-        kwargs["keep"] = pyvips.enums.ForeignKeep.NONE if hasattr(pyvips.enums, "ForeignKeep") \
-            else 0
+        kwargs["keep"] = 0  # VipsForeignKeep NONE: no EXIF, XMP, IPTC, ICC or comments
     if ext not in ALPHA_FORMATS and image.hasalpha():
         image = image.flatten(background=[255, 255, 255])
+    return image, saver, kwargs
+
+
+def _encode_with(call: Any, ext: str) -> Any:
+    pyvips = vips()
     try:
-        getattr(image, saver)(str(path), **kwargs)
+        return call()
     except pyvips.Error as exc:
         raise ToolError(f"cannot encode {ext.upper()}: {_first_line(exc)}") from exc
 
@@ -131,21 +141,8 @@ def encode(image: Any, ext: str, *, quality: int | None = None, strip: bool = Fa
     """``image`` encoded as ``ext`` in memory (what ``write`` would put in a file)."""
     if ext in ("heic", "heif"):
         return encode_heic(image, quality=quality, strip=strip)
-    pyvips = vips()
-    saver, defaults = _SAVERS.get(ext, (None, {}))
-    if saver is None:
-        raise ToolError(f"cannot write {ext!r} files")
-    kwargs = {**defaults, **options}
-    if quality is not None and ext in _LOSSY:
-        kwargs["Q"] = int(quality)
-    if strip:
-        kwargs["keep"] = pyvips.enums.ForeignKeep.NONE
-    if ext not in ALPHA_FORMATS and image.hasalpha():
-        image = image.flatten(background=[255, 255, 255])
-    try:
-        return bytes(getattr(image, f"{saver}_buffer")(**kwargs))
-    except pyvips.Error as exc:
-        raise ToolError(f"cannot encode {ext.upper()}: {_first_line(exc)}") from exc
+    image, saver, kwargs = _prepare(image, ext, quality, strip, options)
+    return bytes(_encode_with(lambda: getattr(image, f"{saver}_buffer")(**kwargs), ext))
 
 
 def encode_heic(image: Any, *, quality: int | None = None, strip: bool = False) -> bytes:

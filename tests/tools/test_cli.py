@@ -42,6 +42,20 @@ def test_run_writes_the_output_file(app, tmp_path: Path) -> None:
     assert json.loads(result.stdout)["width"] == 150
 
 
+def test_data_only_tools_need_no_output_and_file_tools_say_so(app, tmp_path: Path) -> None:
+    folder = tmp_path / "here"
+    folder.mkdir()
+    source = folder / "in.png"
+    Image.new("RGB", (40, 30), "red").save(source)
+    info = invoke(app, ["tools", "run", "info", str(source)])
+    assert info.exit_code == 0, info.output
+    assert json.loads(info.stdout)["width"] == 40
+    resize = invoke(app, ["tools", "run", "resize", str(source), "--set", "width=10"])
+    assert resize.exit_code == 1
+    assert "give -o" in resize.output and "in_resize.png" in resize.output
+    assert sorted(p.name for p in folder.iterdir()) == ["in.png"]
+
+
 def test_settings_json_and_a_folder_for_outputs(app, tmp_path: Path) -> None:
     source = tmp_path / "in.png"
     Image.new("RGB", (40, 30), "red").save(source)

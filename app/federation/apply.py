@@ -100,7 +100,8 @@ def _values(picture: RemotePicture) -> dict[str, Any]:
     ext = extension(picture.mime)
     return {
         "sha256": picture.sha256, "kind": picture.kind, "mime": picture.mime, "ext": ext,
-        "file_name": f"{picture.id}.{ext}", "size_bytes": picture.size_bytes,
+        "file_name": picture.file_name.strip() or f"{picture.id}.{ext}",
+        "size_bytes": picture.size_bytes,
         "width": picture.width, "height": picture.height, "frames": picture.frames,
         "duration": picture.duration, "title": picture.title.strip(),
         "description": picture.description.strip(), "rating": picture.rating,

@@ -14,6 +14,7 @@ meanwhile is ordered after it and produces its own feed row.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -21,13 +22,14 @@ from app.db import Database, Row
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 200
+FILE_NAME_MAX = 200
 NSFW_RATINGS = ("questionable", "explicit")
 SHARE_NSFW_PREFERENCE = "federation_share_nsfw"
 METADATA_KEYS = ("generator", "prompt", "negative_prompt", "model", "model_hash", "sampler",
                  "scheduler", "steps", "cfg_scale", "seed")
-PICTURE_COLUMNS = ("i.id, i.sha256, i.kind, i.mime, i.width, i.height, i.size_bytes, i.frames,"
-                   " i.duration, i.title, i.description, i.rating, i.nsfw_score, i.caption,"
-                   " i.created_at, i.updated_at")
+PICTURE_COLUMNS = ("i.id, i.sha256, i.kind, i.mime, i.file_name, i.width, i.height, i.size_bytes,"
+                   " i.frames, i.duration, i.title, i.description, i.rating, i.nsfw_score,"
+                   " i.caption, i.created_at, i.updated_at")
 
 
 def shared_condition(share_nsfw: bool) -> str:
@@ -112,8 +114,21 @@ def _picture_json(row: Row, tags: list[dict[str, Any]], metadata: dict[str, Any]
     picture = {key: row[key] for key in (
         "sha256", "kind", "mime", "width", "height", "size_bytes", "frames", "duration", "title",
         "description", "rating", "nsfw_score", "caption", "created_at", "updated_at")}
-    return {"id": str(row["id"]), **picture, "tags": tags, "metadata": metadata,
-            "url": f"{base_url}/images/{row['id']}"}
+    return {"id": str(row["id"]), **picture, "file_name": display_name(row["file_name"]),
+            "tags": tags, "metadata": metadata, "url": f"{base_url}/images/{row['id']}"}
+
+
+def display_name(name: str | None) -> str:
+    """The file name as people see it: no folders, no control characters, at most
+    ``FILE_NAME_MAX`` characters (the extension kept when the name is cut)."""
+    base = re.split(r"[/\\]", name or "")[-1]
+    base = "".join(char for char in base if char.isprintable()).strip()
+    if len(base) <= FILE_NAME_MAX:
+        return base
+    stem, dot, ext = base.rpartition(".")
+    if not dot or not stem or len(ext) > 16:
+        return base[:FILE_NAME_MAX].strip()
+    return f"{stem[:FILE_NAME_MAX - len(ext) - 1].strip()}.{ext}"
 
 
 def _offered_before(db: Database, ids: list[int]) -> set[int]:

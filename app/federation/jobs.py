@@ -1,4 +1,4 @@
-"""Job kinds of federation: one peer's sync, and the schedule that queues them."""
+"""Job kinds of federation: one peer's sync, its thumbnail prefetch, and the schedule."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from app.db import Database
+from app.federation.prefetch import PREFETCH_KIND, PRIORITY, TIMEOUT_SECONDS, prefetch_run
 from app.federation.sync import SyncResult, sync_peer, thumbnail_prefetcher
 from app.jobs.context import JobContext
 from app.jobs.queue import Queue
@@ -33,6 +34,12 @@ def sync(ctx: JobContext) -> dict[str, Any]:
     result = sync_peer(ctx.db, ctx.config, peer_id, progress=progress,
                        prefetch=thumbnail_prefetcher(ctx.db, ctx.config))
     return result.as_dict()
+
+
+@job_kind(PREFETCH_KIND, max_attempts=1, timeout_seconds=TIMEOUT_SECONDS, priority=PRIORITY)
+def prefetch(ctx: JobContext) -> dict[str, Any]:
+    """Fetch the peer's missing thumbnails, a bounded run at a time (failures only logged)."""
+    return prefetch_run(ctx.db, ctx.config, ctx.job.payload).as_dict()
 
 
 @job_kind("federation.schedule", max_attempts=1, timeout_seconds=60, priority=-5)

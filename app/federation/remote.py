@@ -17,6 +17,8 @@ RemoteId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Text = Annotated[str, Field(max_length=200)]
 Rating = Literal["general", "sensitive", "questionable", "explicit"]
 Timestamp = Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")]
+# A display name only: no folder separators, no control characters.
+FileName = Annotated[str, Field(max_length=200, pattern=r"^[^/\\\x00-\x1f\x7f]*$")]
 MAX_TAGS = 500
 BIG = 2**62
 
@@ -60,6 +62,7 @@ class RemotePicture(_Strict):
     size_bytes: Annotated[int, Field(ge=0, le=BIG)]
     frames: Annotated[int, Field(ge=1, le=10_000_000)] = 1
     duration: Annotated[float, Field(ge=0, le=10_000_000)] | None = None
+    file_name: FileName = ""
     title: Text = ""
     description: Annotated[str, Field(max_length=5000)] = ""
     rating: Rating | None = None

@@ -3,7 +3,8 @@
 Each page is fetched signed, checked whole (``remote.parse_page``), then
 stored with the cursor in one transaction (``apply.apply_page``). Loops are
 bounded: pages per run, changes per page, bytes per answer (the guarded
-client), thumbnails prefetched per run. Success schedules the next sync
+client), thumbnails prefetched per run (the rest by a ``federation.prefetch`` job queued
+afterwards, see ``prefetch.py``). Success schedules the next sync
 ``SALON_FEDERATION_SYNC_MINUTES`` later; a failure is logged on the peer
 (``peer_sync_log``, ``last_error``) and backs off exponentially.
 """
@@ -46,12 +47,13 @@ class SyncResult:
     prefetched: int = 0
     more: bool = False
     cursor: int = 0
+    prefetch_job: int | None = None
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"peer_id": self.peer_id, "pages": self.pages, "upserts": self.upserts,
                 "deletes": self.deletes, "prefetched": self.prefetched, "more": self.more,
-                "cursor": self.cursor}
+                "cursor": self.cursor, "prefetch_job": self.prefetch_job}
 
 
 class NotApproved(AppError):
@@ -98,8 +100,23 @@ def sync_peer(db: Database, config: Mapping[str, Any], peer_id: int, *,
     except Exception as error:
         _failed(db, config, peer, log_id, error)
         raise
+    finally:
+        if prefetch is not None and result.upserts:
+            _queue_prefetch(db, peer, result)
     _succeeded(db, config, peer, log_id, result)
     return result
+
+
+def _queue_prefetch(db: Database, peer: Row, result: SyncResult) -> None:
+    """The rest of the thumbnails come from a background job; queuing it never fails
+    the sync."""
+    from app.federation.prefetch import enqueue_prefetch, missing_thumbnails
+
+    try:
+        if missing_thumbnails(db, peer["id"], None, 1):
+            result.prefetch_job = enqueue_prefetch(db, peer["id"])
+    except Exception as error:
+        log.warning("peer %s: thumbnail prefetch not queued: %s", peer["id"], error)
 
 
 def _syncable(db: Database, peer_id: int) -> Row:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from app.db import Database
+from app.db import Database, Row
 from app.errors import BadRequest, Forbidden, TooLarge, UnsupportedType
 from app.jobs.queue import Queue
 from app.media.ingest import Limits
@@ -84,7 +84,7 @@ def start_tool_run(db: Database, store: MediaStore, limits: Limits, viewer: View
     tool = enabled_tool(db, req.tool_id)
     settings = parse_settings(tool, req.settings)
     _check_counts(tool, req)
-    sources = [images.visible_image(db, image_id, viewer) for image_id in req.image_ids]
+    sources = [local_source(db, image_id, viewer) for image_id in req.image_ids]
     save = choose_save(req.save, viewer, sources)
     staging = _new_staging(store)
     try:
@@ -96,6 +96,28 @@ def start_tool_run(db: Database, store: MediaStore, limits: Limits, viewer: View
                            image_id=sources[0]["id"] if sources else None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def local_source(db: Database, image_id: int, viewer: Viewer) -> Row:
+    """A picture the caller may open and this instance holds the original of: a remote
+    (federated) picture is only metadata here, so tools refuse it (400)."""
+    row = images.visible_image(db, image_id, viewer)
+    if row["peer_id"] is not None:
+        raise BadRequest(f"Picture {image_id} is a remote picture from {row['peer_name']}:"
+                         " tools work only on this instance's own pictures.",
+                         field="image_id")
+    return row
+
+
+def _refuse_remote(db: Database, image_ids: Sequence[int]) -> None:
+    """Batches get their pictures from a list or a search: none may be remote."""
+    marks = ", ".join("?" for _ in image_ids)
+    remote = db.value(f"SELECT min(id) FROM images WHERE peer_id IS NOT NULL AND id IN ({marks})",
+                      list(image_ids)) if image_ids else None
+    if remote is not None:
+        raise BadRequest(f"Picture {remote} is a remote picture: tools work only on this"
+                         " instance's own pictures (add source:local to a search).",
+                         field="image_ids")
 
 
 def choose_save(save: str | None, viewer: Viewer, sources: Sequence[Mapping[str, Any]]) -> str:
@@ -240,6 +262,7 @@ def staged_inputs(store: MediaStore, run: Mapping[str, Any]) -> tuple[list[Stage
 def start_batch(db: Database, store: MediaStore, values: dict[str, Any], image_ids: list[int],
                 cpu_slots: int, priority: int = 0) -> int:
     """Queue a ``pipeline.run`` over pictures already checked by the caller."""
+    _refuse_remote(db, image_ids)
     staging = _new_staging(store)
     try:
         return _commit_run(db, store, staging, values, "pipeline.run",
@@ -266,7 +289,7 @@ def preview(db: Database, store: MediaStore, limits: Limits, viewer: Viewer,
         raise BadRequest(f"{tool.id} has no live preview.", field="tool")
     settings = parse_settings(tool, req.settings)
     _check_counts(tool, req)
-    sources = [images.visible_image(db, image_id, viewer) for image_id in req.image_ids]
+    sources = [local_source(db, image_id, viewer) for image_id in req.image_ids]
     staging = _new_staging(store)
     try:
         staged = _stage_all(db, store, staging / "input", tool, req, sources, limits)["files"][0]

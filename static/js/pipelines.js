@@ -1,14 +1,8 @@
-// The pipelines page: a tool button appends a step (with default settings) to the
-// steps JSON; delete buttons ask first.
+// The pipelines list and the step editor. The editor works without this script (every
+// button posts the whole form); here: sliders for bounded numbers, and a question
+// before deleting a pipeline.
 import { wireConfirmations } from "./common.js";
+import { wireSliders } from "./tool_fields.js";
 
-const steps = document.getElementById("pipeline-steps");
-document.addEventListener("click", (event) => {
-  const button = event.target.closest("[data-add-step]");
-  if (!button || !steps) return;
-  let list = [];
-  try { list = JSON.parse(steps.value || "[]"); } catch { list = []; }
-  list.push({ tool: button.dataset.addStep, settings: {} });
-  steps.value = JSON.stringify(list, null, 1);
-});
+wireSliders(document.getElementById("pipeline-form") ?? document);
 wireConfirmations();

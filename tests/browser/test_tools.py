@@ -52,3 +52,67 @@ def test_run_resize_on_a_picture_from_its_tool_page(page) -> None:
     assert strip.locator('[data-relation="ancestor"]').get_attribute("data-version") == str(
         picture)
     assert strip.locator('[data-relation="self"] small').inner_text() == "resize"
+
+
+IN_VIEW = ("el => { const r = el.getBoundingClientRect();"
+           " return r.top >= 0 && r.top < window.innerHeight && r.height > 0; }")
+
+
+def _choose_file(page, name: str = "chelsea") -> None:
+    page.set_input_files("#tool-file", files=[{"name": f"{name}.jpg", "mimeType": "image/jpeg",
+                                               "buffer": sample_photo(name)}])
+
+
+def test_slider_drives_the_preview_and_the_result_is_in_view(page) -> None:
+    _login(page)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/tools/adjust-colors")
+    _choose_file(page)
+    preview = page.locator("#tool-preview-image")
+    page.locator("#tool-preview").wait_for(state="visible")
+    first = preview.get_attribute("src")
+
+    slider = page.locator('input[type=range][data-slider-for="field-brightness"]')
+    slider.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")  # the slider works from the keyboard
+    assert page.input_value('input[name="brightness"]') == "5"
+    slider.fill("60")
+    assert page.input_value('input[name="brightness"]') == "60"  # kept in step
+    page.wait_for_function("first => document.getElementById('tool-preview-image').src !== first",
+                           arg=first)
+    page.fill('input[name="brightness"]', "-20")  # and the other way round
+    assert slider.input_value() == "-20"
+
+    page.click("#tool-run")
+    page.wait_for_function("document.getElementById('tool-result').dataset.state === 'succeeded'",
+                           timeout=RUN_MS)
+    download = page.locator("#tool-outputs a[download]")
+    assert "chelsea_adjust-colors.jpg" in download.inner_text()
+    page.wait_for_function(f"({IN_VIEW})(document.querySelector('#tool-outputs a[download]'))")
+    assert page.locator("#tool-outputs img").is_visible()
+
+
+def test_narrow_screen_scrolls_to_the_result_and_data_is_readable(page) -> None:
+    _login(page)
+    page.set_viewport_size({"width": 400, "height": 800})
+    page.goto("/tools/info")
+    _choose_file(page)
+    page.click("#tool-run")
+    page.wait_for_function("document.getElementById('tool-result').dataset.state === 'succeeded'",
+                           timeout=RUN_MS)
+    page.wait_for_function(f"({IN_VIEW})(document.getElementById('tool-result'))")
+    assert page.locator('#tool-data dd[data-key="width"]').inner_text() == "451"
+    assert page.locator('#tool-data dd[data-key="format"]').inner_text() == "jpg"
+    assert page.locator("#tool-data table.data-table tbody tr").count() == 3  # red, green, blue
+
+    page.goto("/tools/color-palette")
+    _choose_file(page, "astronaut")
+    page.click("#tool-run")
+    page.wait_for_function("document.getElementById('tool-result').dataset.state === 'succeeded'",
+                           timeout=RUN_MS)
+    swatches = page.locator("#tool-data .swatch")
+    assert swatches.count() >= 3
+    colour = swatches.first.get_attribute("data-color")
+    assert swatches.first.locator(".chip").evaluate("e => getComputedStyle(e).backgroundColor") \
+        == "rgb({}, {}, {})".format(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))

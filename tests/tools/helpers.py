@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
+from pydantic import ValidationError
 
 from app.media.sniff import sniff
 from app.tools.base import InputFile, ToolContext, ToolResult, get_tool
@@ -53,3 +55,18 @@ def sample(name: str, folder: Path, fmt: str = "png") -> Path:
             image = image.convert("RGB")
         image.save(path)
     return path
+
+
+def pixels(path: Path, mode: str = "RGB") -> np.ndarray:
+    """A picture file's pixels as integers (for comparisons that may go negative)."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert(mode)).astype(int)
+
+
+def bad_field(tool_id: str, settings: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The locations pydantic names for invalid ``settings``."""
+    tool = get_tool(tool_id)
+    assert tool is not None
+    with pytest.raises(ValidationError) as info:
+        tool.parse_settings(settings)
+    return [error["loc"] for error in info.value.errors()]

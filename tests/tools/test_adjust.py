@@ -9,23 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from pydantic import ValidationError
 
 from app.tools.base import get_tool
-from tests.tools.helpers import run_tool, sample
-
-
-def pixels(path: Path, mode: str = "RGB") -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert(mode)).astype(int)
-
-
-def bad_field(tool_id: str, settings: dict[str, Any]) -> list[tuple[Any, ...]]:
-    tool = get_tool(tool_id)
-    assert tool is not None
-    with pytest.raises(ValidationError) as info:
-        tool.parse_settings(settings)
-    return [error["loc"] for error in info.value.errors()]
+from tests.tools.helpers import bad_field, pixels, run_tool, sample
 
 
 def adjusted(tmp_path: Path, settings: dict[str, Any], tool_id: str = "adjust-colors",

@@ -8,7 +8,6 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import piexif
@@ -19,7 +18,7 @@ from PIL import Image, ImageCms, PngImagePlugin
 from pydantic import ValidationError
 
 from app.tools.base import CanvasTooLarge, ToolError, get_tool
-from tests.tools.helpers import run_tool, sample
+from tests.tools.helpers import bad_field, pixels, run_tool, sample
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 ORIENTED = FIXTURES / "exif-orientation"
@@ -28,18 +27,6 @@ XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.o
        b'<dc:title>secret title</dc:title></rdf:Description></rdf:RDF></x:xmpmeta>')
 
 
-def pixels(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB")).astype(int)
-
-
-def bad_field(tool_id: str, settings: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """The locations pydantic names for invalid ``settings``."""
-    tool = get_tool(tool_id)
-    assert tool is not None
-    with pytest.raises(ValidationError) as info:
-        tool.parse_settings(settings)
-    return [error["loc"] for error in info.value.errors()]
 
 
 @pytest.fixture

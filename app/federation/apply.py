@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app import tagging
 from app.db import Database, Row
 from app.errors import AppError
+from app.federation.proxy import forget_picture
 from app.federation.remote import Delete, FeedError, FeedPage, RemotePicture
 from app.queries import images
 from app.queries import peers as peer_queries
@@ -36,6 +37,8 @@ PICTURE_FIELDS = ("sha256", "kind", "mime", "ext", "file_name", "size_bytes", "w
 class Applied:
     upserted: list[str]
     deleted: int
+    #: proxy cache files of deleted pictures, to remove after the commit
+    uncached: list[str] = field(default_factory=list)
 
 
 class CursorMoved(AppError):
@@ -56,16 +59,18 @@ def apply_page(db: Database, peer_id: int, cursor: int, page: FeedPage) -> Appli
         touched: list[int] = []
         upserted: list[str] = []
         deleted = 0
+        uncached: list[str] = []
         for change in page.changes:
             if isinstance(change, Delete):
                 deleted += _delete(db, peer_id, change.id, touched)
+                uncached += forget_picture(db, peer_id, change.id)
             else:
                 _upsert(db, peer, owner_id, change.picture, touched)
                 upserted.append(change.picture.id)
         tag_queries.recount(db, touched)
         # The feed answered, so the peer has approved us (a 403 would have said otherwise).
         peer_queries.set_states(db, peer_id, cursor=page.next_after, following="approved")
-    return Applied(upserted, deleted)
+    return Applied(upserted, deleted, uncached)
 
 
 def _delete(db: Database, peer_id: int, remote_id: str, touched: list[int]) -> int:

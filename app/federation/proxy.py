@@ -6,7 +6,8 @@ a URL found in a request or in the peer's data), through the guarded client
 with a size cap (thumbnails small). The bytes must be an image by their magic
 number and must decode within the pixel limit; they are then kept on disk
 under ``<uploads>/cache/proxy/<peer id>/`` with a ``proxy_cache`` row, and the
-cache is trimmed to ``SALON_PROXY_CACHE_MB``, least recently used first.
+cache is trimmed to ``SALON_PROXY_CACHE_MB``, least recently used first. A
+tombstone in the feed drops that picture's files (``forget_picture``).
 Nothing reaches the cache when any check fails.
 """
 
@@ -250,6 +251,22 @@ def _drop_oldest(db: Database, rows: list[Row], excess: int, removed: list[str])
         removed.append(row["path"])
         excess -= row["size_bytes"]
     return excess
+
+
+def forget_picture(db: Database, peer_id: int, remote_id: str) -> list[str]:
+    """Forget every cached variant of one remote picture (its origin deleted or stopped
+    sharing it); returns the files to remove once the caller's transaction commits."""
+    rows = db.all("SELECT path FROM proxy_cache WHERE peer_id = ? AND remote_id = ?",
+                  (int(peer_id), remote_id))
+    db.execute("DELETE FROM proxy_cache WHERE peer_id = ? AND remote_id = ?",
+               (int(peer_id), remote_id))
+    return [row["path"] for row in rows]
+
+
+def remove_files(config: Mapping[str, Any], paths: list[str]) -> None:
+    root = cache_root(config)
+    for path in paths:
+        (root / path).unlink(missing_ok=True)
 
 
 def drop_peer_cache(db: Database, config: Mapping[str, Any], peer_id: int) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from app.db import Database, Row
 from app.errors import AppError, NotFound
 from app.federation.apply import apply_page
+from app.federation.proxy import remove_files
 from app.federation.remote import FeedError, parse_page
 from app.federation.transport import signed
 from app.queries import peers as peer_queries
@@ -96,7 +97,7 @@ def sync_peer(db: Database, config: Mapping[str, Any], peer_id: int, *,
     with db.transaction():
         log_id = peer_queries.start_log(db, peer_id)
     try:
-        _pages(db, peer, result, fetch, prefetch, limit, max_pages, log_id, progress)
+        _pages(db, config, peer, result, fetch, prefetch, limit, max_pages, log_id, progress)
     except Exception as error:
         _failed(db, config, peer, log_id, error)
         raise
@@ -129,13 +130,14 @@ def _syncable(db: Database, peer_id: int) -> Row:
     return peer
 
 
-def _pages(db: Database, peer: Row, result: SyncResult, fetch: Fetch,
+def _pages(db: Database, config: Mapping[str, Any], peer: Row, result: SyncResult, fetch: Fetch,
            prefetch: Prefetch | None, limit: int, max_pages: int, log_id: int,
            progress: Callable[[SyncResult], None] | None) -> None:
     for _ in range(max_pages):
         page = parse_page(fetch(peer, result.cursor, limit), cursor=result.cursor, limit=limit,
                           base_url=peer["base_url"])
         applied = apply_page(db, peer["id"], result.cursor, page)
+        remove_files(config, applied.uncached)
         result.pages += 1
         result.upserts += len(applied.upserted)
         result.deletes += applied.deleted

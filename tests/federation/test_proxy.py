@@ -25,6 +25,7 @@ from app.federation.proxy import (
     proxy_peer,
 )
 from app.federation.signatures import SignatureError, verify_request
+from app.federation.sync import sync_peer
 from app.queries.settings import set_setting
 from tests.conftest import Browser, png_bytes
 from tests.federation.hostile import Handler, HostileServer, huge, redirect, send
@@ -334,3 +335,24 @@ def test_fetch_cached_refuses_unfollowed_peers_and_bad_ids(app: Any, db: Any,
         with pytest.raises(ProxyError):
             fetch_cached(db, app.config, row, remote_id, variant)
     assert origin.requests() == []
+
+
+def test_a_tombstone_drops_the_pictures_cached_files(app: Any, db: Any, origin: Origin,
+                                                     peer: int) -> None:
+    add_remote_picture(db, peer, "r2")
+    origin.media["r1", "thumb"] = (webp_bytes(), "image/webp")
+    origin.media["r1", "preview"] = (png_bytes(), "image/png")
+    origin.media["r2", "thumb"] = (webp_bytes(), "image/webp")
+    row = proxy_peer(db, peer)
+    kept = fetch_cached(db, app.config, row, "r2", "thumb").path
+    for variant in ("thumb", "preview"):
+        fetch_cached(db, app.config, row, "r1", variant)
+    page = {"changes": [{"seq": 1, "op": "delete", "id": "r1"}], "next_after": 1,
+            "more": False}
+
+    result = sync_peer(db, app.config, peer, fetch=lambda *_: page)
+
+    assert result.deletes == 1
+    assert [dict(r) for r in db.all("SELECT remote_id, variant FROM proxy_cache")] == [
+        {"remote_id": "r2", "variant": "thumb"}]
+    assert cached_files(app) == [kept]

@@ -6,7 +6,7 @@ address (``address_blocked``); the connection goes to the checked address
 (the URL is rewritten to the IP, ``Host`` and TLS SNI keep the name, so DNS
 rebinding between check and connect is impossible); redirects are followed
 by hand, at most ``max_redirects``, each hop resolved, checked and signed
-again; connect/read/write/pool timeouts plus an overall deadline (a server
+again; the name lookup, connect/read/write/pool timeouts plus an overall deadline (a server
 trickling bytes is cut off); the body is streamed and cut at ``max_bytes``
 (refused up front when ``Content-Length`` says it is larger); compressed
 bodies are not accepted (no decompression bombs).
@@ -208,12 +208,12 @@ class OutboundClient:
         target = parse_target(url)
         return self._address(target)
 
-    def _address(self, target: _Target) -> str:
+    def _address(self, target: _Target, deadline: float | None = None) -> str:
         try:
             literal = ipaddress.ip_address(target.host)
             found = [str(literal)]
         except ValueError:
-            found = self._resolve(target)
+            found = self._resolve(target, deadline)
         if not found:
             raise OutboundError(f"cannot resolve {target.host}")
         for text in found:
@@ -222,16 +222,34 @@ class OutboundClient:
                 raise OutboundError(f"blocked address {ip}")
         return found[0]
 
-    def _resolve(self, target: _Target) -> list[str]:
-        try:
-            return self.resolver(target.host, target.port)
-        except (OSError, UnicodeError) as exc:
-            raise OutboundError(f"cannot resolve {target.host}: {exc}") from None
+    def _resolve(self, target: _Target, deadline: float | None = None) -> list[str]:
+        # getaddrinfo has no timeout of its own: it runs in a daemon thread and the request
+        # gives up when the lookup outlives the connect timeout (or the overall deadline).
+        wait = self.timeout if deadline is None else _remaining(deadline, self.timeout)
+        answer: list[list[str] | BaseException] = []
+
+        def lookup() -> None:
+            try:
+                answer.append(self.resolver(target.host, target.port))
+            except BaseException as exc:  # handed to the waiting thread
+                answer.append(exc)
+
+        worker = threading.Thread(target=lookup, name="salon-resolve", daemon=True)
+        worker.start()
+        worker.join(wait)
+        if not answer:
+            raise OutboundError(f"cannot resolve {target.host}: timed out")
+        found = answer[0]
+        if isinstance(found, (OSError, UnicodeError)):
+            raise OutboundError(f"cannot resolve {target.host}: {found}") from None
+        if isinstance(found, BaseException):
+            raise found
+        return found
 
     def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str],
               signer: Signer | None, deadline: float) -> httpx.Response:
         target = parse_target(url)
-        address = self._address(target)
+        address = self._address(target, deadline)
         sent = {"Host": target.host_header, "User-Agent": USER_AGENT,
                 "Accept-Encoding": "identity", **headers}
         if body is not None:

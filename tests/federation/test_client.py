@@ -13,6 +13,8 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import json
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,6 +132,33 @@ def test_metadata_and_unspecified_addresses_are_refused_even_with_the_setting() 
         "blocked address 169.254.169.254"
     assert reason(outbound, "http://0.0.0.0:80/") == "blocked address 0.0.0.0"
     assert reason(outbound, "http://[fe80::1]/") == "blocked address fe80::1"
+
+
+def test_a_hanging_name_lookup_gives_up_with_the_timeout(server: HostileServer) -> None:
+    release = threading.Event()
+    answered: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        release.wait(30)  # a resolver that does not answer until released
+        answered.append(host)
+        return ["127.0.0.1"]
+
+    outbound = client(resolver=resolver, timeout=0.2)
+    try:
+        assert reason(outbound, f"http://slow.test:{server.port}/doc") == \
+            "cannot resolve slow.test: timed out"
+        assert answered == []  # the request gave up while the lookup still hung
+    finally:
+        release.set()
+    assert server.requests == []
+
+
+def test_a_failing_name_lookup_names_the_host() -> None:
+    def resolver(host: str, port: int) -> list[str]:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    assert reason(client(resolver=resolver), "http://nowhere.test/doc") == \
+        "cannot resolve nowhere.test: [Errno -2] Name or service not known"
 
 
 # -- connecting to the checked address --------------------------------------------------

@@ -145,12 +145,17 @@ def run_json(run: dict[str, Any]) -> dict[str, Any]:
             "result": json.loads(run["result"]) if run["result"] else None,
             "expired": bool(run["expired"])}
     if run["kind"] == "pipeline":
-        rows = queries.items(get_db(), run["id"])
-        data["items"] = [{key: row[key] for key in ("position", "image_id", "state", "error",
-                                                    "output_name", "output_image_id")}
-                         for row in rows]
-        data["counts"] = {state: sum(1 for row in rows if row["state"] == state)
-                          for state in ("queued", "running", "succeeded", "failed")}
+        stopped = run["state"] in ("cancelled", "failed")
+        items = []
+        for row in queries.items(get_db(), run["id"]):
+            item = {key: row[key] for key in ("position", "image_id", "state", "error",
+                                              "output_name", "output_image_id")}
+            if stopped and item["state"] in ("queued", "running"):
+                item["state"] = "cancelled"  # the run ended before this picture's turn
+            items.append(item)
+        data["items"] = items
+        data["counts"] = {state: sum(1 for item in items if item["state"] == state)
+                          for state in ("queued", "running", "succeeded", "failed", "cancelled")}
     return data
 
 
@@ -171,7 +176,7 @@ def _finished_outputs(job_id: int) -> tuple[dict[str, Any], list[tuple[str, Any]
     run = _own_run(job_id)
     if run["expired"]:
         raise NotFound("These results have expired.")
-    if run["state"] not in ("succeeded", "failed"):
+    if run["state"] not in ("succeeded", "failed", "cancelled"):
         raise Conflict("The run has not finished yet.", state=run["state"])
     folder = service.run_folder(_store(), run["id"])
     return run, zip_members(folder, _output_names(run))

@@ -62,6 +62,7 @@ class Batch:
         if self.stop.is_set():
             return
         try:
+            self._still_wanted()
             values = self._outcome(item)
             queries.set_item(self.ctx.db, self.run["id"], item["position"], **values)
             self._advance()
@@ -103,6 +104,12 @@ class Batch:
         target = self.folder / "output" / name
         shutil.move(output.path, target)
         return OutputFile(target, name, output.mime)
+
+    def _still_wanted(self) -> None:
+        """Raise ``JobCancelled`` before starting a picture once the batch was cancelled."""
+        with self.lock:
+            done = self.done
+        self.ctx.progress(done / self.total, f"{done} of {self.total} pictures")
 
     def _advance(self) -> None:
         with self.lock:

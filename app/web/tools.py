@@ -20,6 +20,7 @@ from app.api.tools import install_converter, run_json
 from app.auth.access import admin_required, current_viewer
 from app.db import get_db
 from app.errors import AppError, BadRequest, NotFound
+from app.jobs import control
 from app.queries import images
 from app.queries import tools as queries
 from app.tools import pipelines as pipeline_service
@@ -305,6 +306,22 @@ def run_page(job_id: int) -> str:
     if run is None:
         raise NotFound("No such tool run.")
     return render_template("tools/run.html", run=run_json(run))
+
+
+@bp.route("/tools/runs/<int:job_id>/cancel", methods=["POST"])
+def cancel_run(job_id: int) -> Response:
+    """Stop a run: queued pictures are not started, the one in hand finishes."""
+    db = get_db()
+    if queries.run_of_job(db, job_id, current_user.id) is None:
+        raise NotFound("No such tool run.")
+    try:
+        control.cancel(db, job_id, current_viewer())
+        flash("Cancelled: pictures not yet started will not be processed.", "success")
+    except AppError as error:
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+    return redirect(url_for("tools.run_page", job_id=job_id))
 
 
 # -- admin --------------------------------------------------------------------------

@@ -52,7 +52,9 @@ async function refresh() {
   root.dataset.state = run.state;
   bar.value = run.state === "succeeded" ? 1 : run.progress;
   message.textContent = `${run.state} ${run.message ?? ""}${run.error ? `: ${run.error}` : ""}`;
-  document.getElementById("run-zip").hidden = run.state !== "succeeded";
+  const some = run.state === "cancelled" && (run.counts?.succeeded ?? 0) > 0;
+  document.getElementById("run-zip").hidden = !(run.state === "succeeded" || some);
+  document.getElementById("run-cancel").hidden = FINISHED.includes(run.state);
   if (run.items) document.querySelector("#run-items tbody").replaceChildren(...run.items.map(row));
 }
 
@@ -60,7 +62,10 @@ onJob((job) => {
   if (job.id !== jobId) return;
   if (job.progress !== undefined) bar.value = job.progress;
   if (job.message) message.textContent = job.message;
-  if (FINISHED.includes(job.state)) refresh();
+  if (FINISHED.includes(job.state)) {
+    document.getElementById("run-cancel").hidden = true;
+    refresh();
+  }
 });
 onConnect(refresh);
 setInterval(() => { if (!FINISHED.includes(root.dataset.state)) refresh(); }, 3000);

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from app.queries.settings import set_setting
+from app.tools.batch import Batch
 from tests.conftest import jpeg_bytes, sample_photo
 from tests.tools.helpers import run_tool
 from tests.tools.infra import post_json, run_jobs, run_status, upload
@@ -112,7 +113,8 @@ def test_batch_goes_on_after_a_bad_picture_and_reports_it(app, alice) -> None:
     run_jobs(app)
     run = run_status(alice, job_id)
     assert run["state"] == "succeeded"
-    assert run["counts"] == {"queued": 0, "running": 0, "succeeded": 2, "failed": 1}
+    assert run["counts"] == {"queued": 0, "running": 0, "succeeded": 2, "failed": 1,
+                             "cancelled": 0}
     failed = [item for item in run["items"] if item["state"] == "failed"]
     assert failed[0]["image_id"] == small and "crop region" in failed[0]["error"]
     assert run["result"]["data"]["errors"] == [{"image_id": small, "error": failed[0]["error"]}]
@@ -166,3 +168,40 @@ def test_zip_waits_for_the_run_to_finish(alice) -> None:
     pipeline = _create(alice, THREE_STEPS[:1])
     job_id = _run(alice, pipeline["id"], {"image_ids": [picture], "mode": "zip"})
     assert alice.client.get(f"/api/v1/tools/runs/{job_id}/zip").status_code == 409
+
+
+def test_cancelling_a_batch_stops_pictures_not_yet_started(app, alice, bob,
+                                                          monkeypatch) -> None:
+    pictures = [upload(alice, name) for name in ("astronaut", "chelsea", "coffee", "rocket")]
+    pipeline = _create(alice, THREE_STEPS[:1])
+    job_id = _run(alice, pipeline["id"], {"image_ids": pictures})
+    app.config["TOOL_BATCH_CONCURRENCY"] = 1
+    advance = Batch._advance
+
+    def cancel_after_the_first(batch: Batch) -> None:
+        advance(batch)
+        if batch.done == 1:  # the owner presses "Cancel run" while picture 1 is done
+            assert bob.client.post(f"/tools/runs/{job_id}/cancel",
+                                   data={"csrf_token": bob.csrf()}).status_code == 404
+            answer = alice.client.post(f"/tools/runs/{job_id}/cancel",
+                                       data={"csrf_token": alice.csrf()})
+            assert answer.status_code == 302
+
+    monkeypatch.setattr(Batch, "_advance", cancel_after_the_first)
+    run_jobs(app)
+    run = run_status(alice, job_id)
+    assert run["state"] == "cancelled"
+    assert [item["state"] for item in run["items"]] == \
+        ["succeeded", "cancelled", "cancelled", "cancelled"]
+    db = app.extensions["salon.db"]
+    assert db.value("SELECT count(*) FROM image_versions") == 1
+    assert run["counts"]["cancelled"] == 3
+    response = alice.client.get(f"/api/v1/tools/runs/{job_id}/zip")
+    with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
+        assert archive.namelist() == ["astronaut_resize.jpg"]  # what was done is kept
+    page = alice.client.get(f"/tools/runs/{job_id}").get_data(as_text=True)
+    assert "Cancelled: pictures not yet started" in page
+    assert 'id="run-cancel" method="post"' in page and "hidden>" in page.split("run-cancel")[1]
+    again = alice.client.post(f"/tools/runs/{job_id}/cancel", data={"csrf_token": alice.csrf()},
+                              follow_redirects=True)
+    assert "The job has already finished." in again.get_data(as_text=True)

@@ -21,9 +21,10 @@ import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+from pydantic.fields import FieldInfo
 
 from app.errors import AppError
 
@@ -39,10 +40,35 @@ CATEGORIES = (
 CATEGORY_IDS = tuple(category for category, _ in CATEGORIES)
 
 
+#: ``Field(..., json_schema_extra=PX)`` marks a length in pixels of the picture (a font
+#: size, a border width, a blur radius): the live preview scales it with the picture.
+PX: dict[str, Any] = {"x-unit": "px"}
+
+
+def is_px(field: FieldInfo) -> bool:
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and extra.get("x-unit") == "px"
+
+
 class ToolSettings(BaseModel):
     """Base of every tool's settings: unknown fields are errors, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    #: the smallest a length may shrink to in the preview (a 2 px font renders nothing)
+    preview_floor: ClassVar[dict[str, float]] = {}
+
+    def for_preview(self, scale_x: float, scale_y: float) -> Self:
+        """These settings for a copy of the picture ``scale_x`` × ``scale_y`` its size
+        (the live preview): every length in pixels shrinks with the picture, so the
+        preview looks like the full-size result. Not validated again: a font of 48 px
+        may become 12 px on the copy, below the form's minimum."""
+        changes = {}
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if is_px(info) and isinstance(value, float):
+                floor = min(value, self.preview_floor.get(name, 0.0))
+                changes[name] = max(value * scale_x, floor)
+        return self.model_copy(update=changes) if changes else self
 
 
 S = TypeVar("S", bound=ToolSettings)

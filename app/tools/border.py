@@ -7,19 +7,25 @@ from typing import Any
 from pydantic import Field
 
 from app.tools import _canvas, imaging
-from app.tools.base import ToolContext, ToolResult, ToolSettings, tool
+from app.tools.base import PX, ToolContext, ToolResult, ToolSettings, tool
 
 
 class BorderSettings(ToolSettings):
-    borderWidth: float = Field(10, ge=0, le=2000, description="Border width in pixels.")
+    borderWidth: float = Field(10, ge=0, le=2000, json_schema_extra=PX,
+                               description="Border width in pixels.")
     borderColor: _canvas.Hex6 = Field("#000000", description="Border colour.")
-    padding: float = Field(0, ge=0, le=200, description="Space between picture and border.")
+    padding: float = Field(0, ge=0, le=200, json_schema_extra=PX,
+                           description="Space between picture and border.")
     paddingColor: _canvas.Hex6 = Field("#FFFFFF", description="Colour of the padding.")
-    cornerRadius: float = Field(0, ge=0, le=2000, description="Rounded outer corners, pixels.")
+    cornerRadius: float = Field(0, ge=0, le=2000, json_schema_extra=PX,
+                                description="Rounded outer corners, pixels.")
     shadow: bool = Field(False, description="Add a drop shadow.")
-    shadowBlur: float = Field(15, ge=1, le=200, description="Shadow softness in pixels.")
-    shadowOffsetX: float = Field(0, ge=-50, le=50, description="Shadow shift to the right.")
-    shadowOffsetY: float = Field(5, ge=-50, le=50, description="Shadow shift downwards.")
+    shadowBlur: float = Field(15, ge=1, le=200, json_schema_extra=PX,
+                              description="Shadow softness in pixels.")
+    shadowOffsetX: float = Field(0, ge=-50, le=50, json_schema_extra=PX,
+                                 description="Shadow shift to the right.")
+    shadowOffsetY: float = Field(5, ge=-50, le=50, json_schema_extra=PX,
+                                 description="Shadow shift downwards.")
     shadowColor: _canvas.Hex6 = Field("#000000", description="Shadow colour.")
     shadowOpacity: float = Field(40, ge=0, le=100, description="Shadow opacity in percent.")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Literal, Self
 
 from pydantic import Field
 
@@ -17,6 +18,15 @@ class CropSettings(ToolSettings):
     height: float = Field(gt=0, description="Height of the region.")
     unit: Literal["px", "percent"] | None = Field(
         None, description="Whether the numbers are pixels (default) or percent of the picture.")
+
+    def for_preview(self, scale_x: float, scale_y: float) -> Self:
+        if self.unit == "percent":
+            return self
+        # Rounded down, so a region touching the edge stays inside the smaller copy.
+        return self.model_copy(update={
+            "left": math.floor(self.left * scale_x), "top": math.floor(self.top * scale_y),
+            "width": max(1, math.floor(self.width * scale_x)),
+            "height": max(1, math.floor(self.height * scale_y))})
 
 
 def region(image_w: int, image_h: int, s: CropSettings) -> tuple[int, int, int, int]:

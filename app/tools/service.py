@@ -293,24 +293,28 @@ def preview(db: Database, store: MediaStore, limits: Limits, viewer: Viewer,
     staging = _new_staging(store)
     try:
         staged = _stage_all(db, store, staging / "input", tool, req, sources, limits)["files"][0]
-        small = _shrunk(imaging, Staged(**staged).as_input(staging / "input"), staging)
+        small, scale_x, scale_y = _shrunk(imaging, Staged(**staged).as_input(staging / "input"),
+                                          staging)
         result = tool.process(ToolContext([small], {}, staging / "output", limits.max_pixels),
-                              settings)
+                              settings.for_preview(scale_x, scale_y))
         return _preview_bytes(imaging, result.files)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _shrunk(imaging: Any, source: InputFile, folder: Path) -> InputFile:
+def _shrunk(imaging: Any, source: InputFile, folder: Path) -> tuple[InputFile, float, float]:
+    """A copy at most PREVIEW_SIZE across, and how much smaller it is on each axis."""
     if source.mime not in BROWSER_TYPES | {"image/tiff", "image/heic", "image/heif",
                                            "image/bmp"}:
-        return source
+        return source, 1.0, 1.0
+    full = imaging.load(source.path)
     image = imaging.vips().Image.thumbnail(str(source.path), PREVIEW_SIZE, height=PREVIEW_SIZE,
                                            size="down")
     ext = "jpg" if source.mime == "image/jpeg" else "png"
     path = folder / f"preview-source.{ext}"
     imaging.write(image, path, ext)
-    return InputFile(path, source.name, imaging.MIME_BY_EXT[ext])
+    return (InputFile(path, source.name, imaging.MIME_BY_EXT[ext]),
+            image.width / full.width, image.height / full.height)
 
 
 def _preview_bytes(imaging: Any, files: Sequence[Any]) -> tuple[bytes, str]:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.tools import imaging
-from app.tools.base import ToolContext, ToolResult, ToolSettings, tool
+from app.tools.base import PX, ToolContext, ToolResult, ToolSettings, tool
 
 MEDIAN_SIZE = {"light": 3, "medium": 5, "strong": 7}
 
@@ -15,14 +15,16 @@ MEDIAN_SIZE = {"light": 3, "medium": 5, "strong": 7}
 class SharpeningSettings(ToolSettings):
     method: Literal["adaptive", "unsharp-mask", "high-pass"] = Field(
         "adaptive", description="Adaptive (libvips sharpen), unsharp mask or high-pass.")
-    sigma: float = Field(1.0, ge=0.5, le=10, description="Adaptive: blur radius (sigma).")
+    sigma: float = Field(1.0, ge=0.5, le=10, json_schema_extra=PX,
+                         description="Adaptive: blur radius (sigma).")
     m1: float = Field(1.0, ge=0, le=10, description="Adaptive: sharpening of flat areas.")
     m2: float = Field(3.0, ge=0, le=20, description="Adaptive: sharpening of jagged areas.")
     x1: float = Field(2.0, ge=0, le=10, description="Adaptive: flat/jagged threshold.")
     y2: float = Field(12, ge=0, le=50, description="Adaptive: maximum brightening.")
     y3: float = Field(20, ge=0, le=50, description="Adaptive: maximum darkening.")
     amount: float = Field(100, ge=0, le=1000, description="Unsharp mask: strength in percent.")
-    radius: float = Field(1.0, ge=0.1, le=5, description="Unsharp mask: blur radius.")
+    radius: float = Field(1.0, ge=0.1, le=5, json_schema_extra=PX,
+                          description="Unsharp mask: blur radius.")
     threshold: float = Field(0, ge=0, le=255, description="Unsharp mask: ignore differences "
                                                           "smaller than this.")
     strength: float = Field(50, ge=0, le=100, description="High-pass: strength in percent.")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from app.tools import fonts, imaging
-from app.tools.base import ToolContext, ToolResult, ToolSettings, tool
+from app.tools.base import PX, ToolContext, ToolResult, ToolSettings, tool
 from app.tools.watermark_text import overlay
 
 BOX_OPACITY = 0.7
@@ -16,12 +16,15 @@ SHADOW_OPACITY = 0.6
 
 class TextOverlaySettings(ToolSettings):
     text: str = Field(min_length=1, max_length=500, description="The caption.")
-    fontSize: float = Field(48, ge=8, le=200, description="Font size in pixels.")
+    fontSize: float = Field(48, ge=8, le=200, json_schema_extra=PX,
+                            description="Font size in pixels.")
     color: str = Field("#FFFFFF", pattern=imaging.HEX6, description="Text colour.")
     position: Literal["top", "center", "bottom"] = Field("bottom", description="Where.")
     backgroundBox: bool = Field(False, description="Put a full-width box behind the text.")
     backgroundColor: str = Field("#000000", pattern=imaging.HEX6, description="Box colour.")
     shadow: bool = Field(True, description="Drop a soft shadow under the text.")
+
+    preview_floor: ClassVar[dict[str, float]] = {"fontSize": 6}
 
 
 def band_top(position: str, canvas_h: int, band_h: int) -> int:

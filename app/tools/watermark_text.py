@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from app.tools import fonts, imaging
-from app.tools.base import ToolContext, ToolResult, ToolSettings, tool
+from app.tools.base import PX, ToolContext, ToolResult, ToolSettings, tool
 from app.tools.rotate import rotated_size
 
 MAX_TILES = 500
@@ -16,11 +16,14 @@ Position = Literal["center", "top-left", "top-right", "bottom-left", "bottom-rig
 
 class WatermarkTextSettings(ToolSettings):
     text: str = Field(min_length=1, max_length=500, description="The watermark text.")
-    fontSize: float = Field(48, ge=8, le=1000, description="Font size in pixels.")
+    fontSize: float = Field(48, ge=8, le=1000, json_schema_extra=PX,
+                            description="Font size in pixels.")
     color: str = Field("#000000", pattern=imaging.HEX6, description="Text colour.")
     opacity: float = Field(50, ge=0, le=100, description="Opacity in percent.")
     position: Position = Field("center", description="Where to put it; tiled repeats it.")
     rotation: float = Field(0, ge=-360, le=360, description="Clockwise rotation in degrees.")
+
+    preview_floor: ClassVar[dict[str, float]] = {"fontSize": 6}
 
 
 def anchor(position: str, canvas: tuple[int, int], item: tuple[int, int],

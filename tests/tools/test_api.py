@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+
+import numpy as np
+from PIL import Image
 
 from app.queries.settings import set_setting
 from tests.conftest import jpeg_bytes, multipart
@@ -154,6 +158,54 @@ def test_cheap_tools_preview_synchronously_on_a_small_copy(alice) -> None:
                                  content_type=content_type, headers={"X-CSRFToken": alice.csrf()})
     assert response.status_code == 200 and response.mimetype == "image/jpeg"
     assert image_size(response.get_data()) == (240, 180)  # 50 % of the 480-pixel copy
+
+
+def _preview(user, tool_id: str, data: bytes, settings: dict) -> bytes:
+    body, content_type = multipart({"file": ("a.png", data), "settings": json.dumps(settings)})
+    response = user.client.post(f"/api/v1/tools/{tool_id}/preview", data=body,
+                                content_type=content_type,
+                                headers={"X-CSRFToken": user.csrf()})
+    assert response.status_code == 200, response.get_json()
+    return bytes(response.get_data())
+
+
+def _quadrants(width: int, height: int) -> bytes:
+    """Red, green / blue, white quadrants."""
+    pixels = np.zeros((height, width, 3), np.uint8)
+    pixels[: height // 2, : width // 2] = (255, 0, 0)
+    pixels[: height // 2, width // 2:] = (0, 255, 0)
+    pixels[height // 2:, : width // 2] = (0, 0, 255)
+    pixels[height // 2:, width // 2:] = (255, 255, 255)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _share_of(image: Image.Image, colour: tuple[int, int, int]) -> float:
+    """The share of pixels within 8 levels of ``colour`` (resampling the copy blends a
+    few pixels at the quadrants' edges)."""
+    pixels = np.asarray(image.convert("RGB")).astype(int)
+    return float((np.abs(pixels - colour).max(axis=2) <= 8).mean())
+
+
+def test_preview_scales_pixel_lengths_with_the_copy(alice) -> None:
+    picture = _quadrants(2000, 1000)  # the preview copy is 480 × 240: lengths × 0.24
+    framed = _preview(alice, "border", picture, {"borderWidth": 100, "borderColor": "#FF00FF"})
+    with Image.open(io.BytesIO(framed)) as image:
+        assert image.size == (480 + 2 * 24, 240 + 2 * 24)  # as wide, in proportion, as 100 px
+        assert image.convert("RGB").getpixel((12, 120)) == (255, 0, 255)
+        assert image.convert("RGB").getpixel((36, 60))[0] > 200  # the red quadrant
+    # A crop in pixels of the full picture previews the same region of the copy.
+    cropped = _preview(alice, "crop", picture,
+                       {"left": 1000, "top": 500, "width": 1000, "height": 500})
+    with Image.open(io.BytesIO(cropped)) as image:
+        assert image.size == (240, 120)
+        assert _share_of(image, (255, 255, 255)) > 0.97
+    percent = _preview(alice, "crop", picture,
+                       {"left": 0, "top": 50, "width": 50, "height": 50, "unit": "percent"})
+    with Image.open(io.BytesIO(percent)) as image:
+        assert image.size == (240, 120)
+        assert _share_of(image, (0, 0, 255)) > 0.97
 
 
 def test_openapi_documents_the_tool_routes(client) -> None:

@@ -40,6 +40,9 @@ CATEGORIES = (
 CATEGORY_IDS = tuple(category for category, _ in CATEGORIES)
 
 
+#: The live preview runs on a copy at most this many pixels across.
+PREVIEW_SIZE = 480
+
 #: ``Field(..., json_schema_extra=PX)`` marks a length in pixels of the picture (a font
 #: size, a border width, a blur radius): the live preview scales it with the picture.
 PX: dict[str, Any] = {"x-unit": "px"}
@@ -172,6 +175,11 @@ class Tool(Generic[S]):
     # Fast enough to re-run on every settings change for the page's live preview.
     cheap: bool = False
     aliases: tuple[str, ...] = ()
+
+    @property
+    def previewable(self) -> bool:
+        """A live preview on the page: cheap, and one picture in (or none, like qr-generate)."""
+        return self.cheap and self.inputs.max_files <= 1 and not self.inputs.extra
 
     def parse_settings(self, raw: dict[str, Any] | None) -> S:
         """Validated settings; pydantic's ValidationError names each bad field."""

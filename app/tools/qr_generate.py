@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numpy as np
 import qrcode
@@ -11,6 +11,7 @@ from pydantic import Field
 
 from app.tools import _canvas, imaging
 from app.tools.base import (
+    PREVIEW_SIZE,
     InputSpec,
     OutputFile,
     ToolContext,
@@ -32,6 +33,10 @@ class QrGenerateSettings(ToolSettings):
         "M", description="Error correction level: L 7 %, M 15 %, Q 25 %, H 30 % recoverable.")
     foreground: _canvas.Hex6 = Field("#000000", description="Colour of the dark modules.")
     background: _canvas.Hex6 = Field("#FFFFFF", description="Colour of the light modules.")
+
+    def for_preview(self, scale_x: float, scale_y: float) -> Self:
+        # The live preview needs no 10,000-pixel code: the same code, at most 480 across.
+        return self.model_copy(update={"size": min(self.size, PREVIEW_SIZE)})
 
 
 @tool("qr-generate", title="QR code", category="utilities", settings=QrGenerateSettings,

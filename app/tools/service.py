@@ -31,7 +31,7 @@ from app.media.storage import MediaStore
 from app.queries import images
 from app.queries import tools as queries
 from app.queries.visibility import Viewer
-from app.tools.base import InputFile, Tool, ToolContext
+from app.tools.base import PREVIEW_SIZE, InputFile, Tool, ToolContext
 from app.tools.registry import enabled_tool, parse_settings, settings_json
 
 CHUNK = 1 << 20
@@ -274,7 +274,6 @@ def start_batch(db: Database, store: MediaStore, values: dict[str, Any], image_i
 
 # -- live preview ---------------------------------------------------------------------
 
-PREVIEW_SIZE = 480
 BROWSER_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"}
 
 
@@ -285,18 +284,24 @@ def preview(db: Database, store: MediaStore, limits: Limits, viewer: Viewer,
     from app.tools import imaging  # libvips only when a preview is asked for
 
     tool = enabled_tool(db, req.tool_id)
-    if not tool.cheap or tool.inputs.max_files != 1 or tool.inputs.extra:
+    if not tool.previewable:
         raise BadRequest(f"{tool.id} has no live preview.", field="tool")
     settings = parse_settings(tool, req.settings)
     _check_counts(tool, req)
     sources = [local_source(db, image_id, viewer) for image_id in req.image_ids]
     staging = _new_staging(store)
     try:
-        staged = _stage_all(db, store, staging / "input", tool, req, sources, limits)["files"][0]
-        small, scale_x, scale_y = _shrunk(imaging, Staged(**staged).as_input(staging / "input"),
-                                          staging)
-        result = tool.process(ToolContext([small], {}, staging / "output", limits.max_pixels),
-                              settings.for_preview(scale_x, scale_y))
+        inputs = []
+        if tool.inputs.max_files:
+            staged = _stage_all(db, store, staging / "input", tool, req, sources,
+                                limits)["files"][0]
+            small, scale_x, scale_y = _shrunk(
+                imaging, Staged(**staged).as_input(staging / "input"), staging)
+            inputs, settings = [small], settings.for_preview(scale_x, scale_y)
+        else:
+            settings = settings.for_preview(1.0, 1.0)  # a made picture: its own size cap
+        result = tool.process(ToolContext(inputs, {}, staging / "output", limits.max_pixels),
+                              settings)
         return _preview_bytes(imaging, result.files)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

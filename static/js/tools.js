@@ -180,7 +180,7 @@ let previewUrl = null;
 let asked = 0;  // answers to older requests are dropped (a slider sends many)
 
 async function updatePreview() {
-  const hasInput = form.querySelector('input[name="image_id"]') || form.querySelector("#tool-file")?.files.length;
+  const hasInput = page.dataset.inputs === "0" || form.querySelector('input[name="image_id"]') || form.querySelector("#tool-file")?.files.length;
   if (!hasInput) return;
   const ticket = ++asked;
   const response = await post(page.dataset.previewUrl, body());

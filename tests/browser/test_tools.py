@@ -3,7 +3,11 @@ follow it live and see the result saved as a new version."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+import zxingcpp
+from PIL import Image
 
 from tests.browser.conftest import ADMIN
 from tests.conftest import sample_photo
@@ -116,3 +120,17 @@ def test_narrow_screen_scrolls_to_the_result_and_data_is_readable(page) -> None:
     colour = swatches.first.get_attribute("data-color")
     assert swatches.first.locator(".chip").evaluate("e => getComputedStyle(e).backgroundColor") \
         == "rgb({}, {}, {})".format(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
+
+
+def test_qr_code_previews_as_you_type(page) -> None:
+    _login(page)
+    page.goto("/tools/qr-generate")
+    assert "Change the settings" in page.locator("#tool-placeholder").inner_text()
+    page.fill('textarea[name="text"], input[name="text"]', "https://salon.test/a")
+    page.locator("#tool-preview").wait_for(state="visible")
+    data = page.evaluate("""async () => {
+        const blob = await (await fetch(document.getElementById('tool-preview-image').src)).blob();
+        return Array.from(new Uint8Array(await blob.arrayBuffer()));
+    }""")
+    with Image.open(io.BytesIO(bytes(data))) as image:
+        assert [code.text for code in zxingcpp.read_barcodes(image)] == ["https://salon.test/a"]

@@ -6,6 +6,7 @@ import io
 import json
 
 import numpy as np
+import zxingcpp
 from PIL import Image
 
 from app.queries.settings import set_setting
@@ -206,6 +207,21 @@ def test_preview_scales_pixel_lengths_with_the_copy(alice) -> None:
     with Image.open(io.BytesIO(percent)) as image:
         assert image.size == (240, 120)
         assert _share_of(image, (0, 0, 255)) > 0.97
+
+
+def test_a_tool_without_input_previews_too(alice) -> None:
+    body, content_type = multipart({"settings": json.dumps({"text": "salon", "size": 4000})})
+    response = alice.client.post("/api/v1/tools/qr-generate/preview", data=body,
+                                 content_type=content_type, headers={"X-CSRFToken": alice.csrf()})
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    with Image.open(io.BytesIO(response.get_data())) as image:
+        assert image.size == (480, 480)  # the preview does not draw 4,000 pixels
+        assert [code.text for code in zxingcpp.read_barcodes(image)] == ["salon"]
+    body, content_type = multipart({"settings": json.dumps({"text": ""})})
+    response = alice.client.post("/api/v1/tools/qr-generate/preview", data=body,
+                                 content_type=content_type, headers={"X-CSRFToken": alice.csrf()})
+    assert response.status_code == 400
+    assert response.get_json()["fields"][0]["field"] == "text"
 
 
 def test_openapi_documents_the_tool_routes(client) -> None:

@@ -154,8 +154,13 @@ def run_json(run: dict[str, Any]) -> dict[str, Any]:
                 item["state"] = "cancelled"  # the run ended before this picture's turn
             items.append(item)
         data["items"] = items
-        data["counts"] = {state: sum(1 for item in items if item["state"] == state)
-                          for state in ("queued", "running", "succeeded", "failed", "cancelled")}
+        counts = {state: sum(1 for item in items if item["state"] == state)
+                  for state in ("queued", "running", "succeeded", "failed", "cancelled")}
+        data["counts"] = counts
+        if run["state"] in ("succeeded", "failed", "cancelled"):
+            # The last progress message ("3 of 10 pictures") is stale once the run ended.
+            data["message"] = ", ".join(f"{count} {state}" for state, count in counts.items()
+                                        if count)
     return data
 
 

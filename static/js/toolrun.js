@@ -21,7 +21,13 @@ function cell(item) {
     a.href = `/images/${item.output_image_id}`;
     a.textContent = "new version";
     td.append(a);
-  } else if (item.output_name) td.textContent = item.output_name;
+  } else if (item.output_name) {
+    const a = document.createElement("a");
+    a.href = `/api/v1/tools/runs/${jobId}/files/${encodeURIComponent(item.output_name)}`;
+    a.download = item.output_name;
+    a.textContent = item.output_name;
+    td.append(a);
+  }
   return td;
 }
 
@@ -33,7 +39,12 @@ function row(item) {
   if (item.image_id) {
     const a = document.createElement("a");
     a.href = `/images/${item.image_id}`;
-    a.textContent = item.image_id;
+    const img = document.createElement("img");
+    img.src = `/media/${item.image_id}/thumb`;
+    img.alt = `Picture ${item.image_id}`;
+    img.width = img.height = 48;
+    img.loading = "lazy";
+    a.append(img);
     picture.append(a);
   }
   const state = document.createElement("td");
@@ -51,7 +62,8 @@ async function refresh() {
   const run = await response.json();
   root.dataset.state = run.state;
   bar.value = run.state === "succeeded" ? 1 : run.progress;
-  message.textContent = `${run.state} ${run.message ?? ""}${run.error ? `: ${run.error}` : ""}`;
+  const state = run.state.charAt(0).toUpperCase() + run.state.slice(1);
+  message.textContent = `${state}${run.message ? `: ${run.message}` : ""}${run.error ? ` — ${run.error}` : ""}`;
   const some = run.state === "cancelled" && (run.counts?.succeeded ?? 0) > 0;
   document.getElementById("run-zip").hidden = !(run.state === "succeeded" || some);
   document.getElementById("run-cancel").hidden = FINISHED.includes(run.state);

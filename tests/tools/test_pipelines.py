@@ -201,6 +201,7 @@ def test_cancelling_a_batch_stops_pictures_not_yet_started(app, alice, bob,
         assert archive.namelist() == ["astronaut_resize.jpg"]  # what was done is kept
     page = alice.client.get(f"/tools/runs/{job_id}").get_data(as_text=True)
     assert "Cancelled: pictures not yet started" in page
+    assert "Cancelled: 1 succeeded, 3 cancelled" in page  # not the stale progress message
     assert 'id="run-cancel" method="post"' in page and "hidden>" in page.split("run-cancel")[1]
     again = alice.client.post(f"/tools/runs/{job_id}/cancel", data={"csrf_token": alice.csrf()},
                               follow_redirects=True)

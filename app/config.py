@@ -96,6 +96,9 @@ SETTINGS: tuple[Setting, ...] = (
             " chose to)."),
     Setting("FEDERATION_SYNC_MINUTES", _positive_int, 30,
             "How often the worker pulls each followed peer's changes."),
+    Setting("FEDERATION_PUSH", _bool, True,
+            "Tell approved followers within seconds when public pictures change (signed"
+            " notification; they then sync). Off: they only sync on their timer."),
     Setting("FEDERATION_PREFETCH_BATCH", _positive_int, 500,
             "Thumbnails one background prefetch run fetches from a peer after a sync; the"
             " next run resumes where it stopped."),

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from app.auth.access import public
 from app.db import get_db
 from app.errors import BadRequest, NotFound
-from app.federation import peers
+from app.federation import peers, push
 from app.federation.feed import DEFAULT_LIMIT, MAX_LIMIT, changes_page, is_shared
 from app.federation.inbound import verify_flask_request
 from app.media.storage import MediaStore
@@ -69,6 +69,14 @@ def decision() -> Response:
     state = peers.receive_decision(get_db(), current_app.config, peer,
                                    request.get_json(silent=True))
     return jsonify({"state": state})
+
+
+@bp.route("/notify", methods=["POST"])
+@public
+def notify() -> tuple[Response, int]:
+    """A peer we follow says its feed moved: sync it soon (see ``push``)."""
+    queued = push.receive_notify(get_db(), _signed_peer(), request.get_json(silent=True))
+    return jsonify({"queued": queued}), 202
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:

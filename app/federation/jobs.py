@@ -1,4 +1,5 @@
-"""Job kinds of federation: one peer's sync, its thumbnail prefetch, and the schedule."""
+"""Job kinds of federation: one peer's sync, its thumbnail prefetch, pushes to our
+followers, and the schedule."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from app.db import Database
 from app.federation.prefetch import PREFETCH_KIND, PRIORITY, TIMEOUT_SECONDS, prefetch_run
+from app.federation.push import PUSH_KIND, push_now
 from app.federation.sync import SyncResult, sync_peer, thumbnail_prefetcher
 from app.jobs.context import JobContext
 from app.jobs.queue import Queue
@@ -16,10 +18,11 @@ from app.queries import peers as peer_queries
 SYNC_KIND = "federation.sync"
 
 
-def enqueue_sync(db: Database, peer_id: int, user_id: int | None = None) -> int:
+def enqueue_sync(db: Database, peer_id: int, user_id: int | None = None,
+                 delay: float = 0.0) -> int:
     """Queue a sync of the peer (at most one pending per peer)."""
     return Queue(db).enqueue(SYNC_KIND, {"peer_id": peer_id}, dedupe_key=f"{SYNC_KIND}:{peer_id}",
-                             user_id=user_id)
+                             user_id=user_id, delay=delay)
 
 
 @job_kind(SYNC_KIND, max_attempts=1, timeout_seconds=3600)
@@ -40,6 +43,12 @@ def sync(ctx: JobContext) -> dict[str, Any]:
 def prefetch(ctx: JobContext) -> dict[str, Any]:
     """Fetch the peer's missing thumbnails, a bounded run at a time (failures only logged)."""
     return prefetch_run(ctx.db, ctx.config, ctx.job.payload).as_dict()
+
+
+@job_kind(PUSH_KIND, max_attempts=1, timeout_seconds=300)
+def push(ctx: JobContext) -> dict[str, Any]:
+    """Tell every approved follower that our change feed moved (best effort)."""
+    return push_now(ctx.db, ctx.config)
 
 
 @job_kind("federation.schedule", max_attempts=1, timeout_seconds=60, priority=-5)

@@ -171,7 +171,10 @@ def _prefetch(peer: Row, remote_ids: list[str], prefetch: Prefetch, result: Sync
 def _succeeded(db: Database, config: Mapping[str, Any], peer: Row, log_id: int,
                result: SyncResult) -> None:
     now = time.time()
-    wait = 0 if result.more else int(config["FEDERATION_SYNC_MINUTES"]) * 60
+    current = peer_queries.get_peer(db, peer["id"]) or peer
+    # Not caught up yet, or the peer notified us of a change while we were syncing: soon.
+    again = result.more or current["notified"] != peer["notified"]
+    wait = 0 if again else int(config["FEDERATION_SYNC_MINUTES"]) * 60
     with db.transaction():
         peer_queries.set_states(db, peer["id"], failures=0,
                                 last_error=None, last_sync_at=peer_queries.iso(now),

@@ -107,11 +107,22 @@ class Supervisor:
             if resources.available(resource, self.config):
                 resumed = self.queue.resume_blocked(resource)
                 log.info("%s is available again: %d job(s) resumed", resource, resumed)
+        self._push_federation()
         now = time.monotonic()
         for kind, every in MAINTENANCE.items():
             if now - self._last_maintenance.get(kind, -every) >= every:
                 self._last_maintenance[kind] = now
                 self.queue.enqueue(kind, dedupe_key=kind)
+
+    def _push_federation(self) -> None:
+        """Queue a push to our followers when the change feed moved (one cheap query)."""
+        from app.federation.push import PUSH_KIND, push_due
+
+        try:
+            if push_due(self.queue.db, self.config):
+                self.queue.enqueue(PUSH_KIND, dedupe_key=PUSH_KIND)
+        except Exception:  # the supervisor must outlive any federation trouble
+            log.exception("federation push check failed")
 
     def shutdown(self) -> None:
         """Let running jobs finish within the grace period, then release what is left."""

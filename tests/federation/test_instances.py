@@ -252,3 +252,33 @@ def test_a_hostile_peer_feed_is_refused_cleanly(instances: dict[str, Instance]) 
     errors = follower.db.all("SELECT error FROM peer_sync_log WHERE peer_id = ?",
                              (int(peer_id),))
     assert len(errors) == len(bad_pages) + 1 and all(entry["error"] for entry in errors)
+
+
+def test_changes_reach_a_follower_within_seconds_by_push(instances: dict[str, Instance]) -> None:
+    # Both sides run their worker: the origin pushes, the follower syncs; nobody asks.
+    origin, follower = instances["origin"], instances["follower"]
+    with origin.db.transaction():  # the origin approves followers by itself
+        origin.db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES"
+                          " ('federation.auto_approve', 'true')")
+    assert "following: approved" in follower.cli("peers", "add", origin.url).stdout
+    origin.cli("create-user", "--username", "lena", "--password", PASSWORD)
+    key = origin.api_key("lena")
+    origin.start_worker()
+    follower.start_worker()
+    lighthouse = _upload(origin, key, (240, 240, 40), "lighthouse")
+
+    deadline = time.monotonic() + 90  # a functional wait: pushes come within seconds
+    while time.monotonic() < deadline and not follower.search("lighthouse"):
+        time.sleep(0.5)
+    assert _remote_titles(follower, "lighthouse") == ["lighthouse"], (
+        (origin.root / "worker.log").read_text()[-2000:],
+        (follower.root / "worker.log").read_text()[-2000:])
+    pushes = origin.db.all("SELECT result FROM jobs WHERE kind = 'federation.push'"
+                           " AND state = 'succeeded'")
+    assert pushes and any(json.loads(row["result"])["sent"] >= 1 for row in pushes)
+    assert follower.db.value("SELECT notified FROM peers WHERE base_url = ?", (origin.url,)) > 0
+    assert _api(origin, key, "DELETE", f"/images/{lighthouse}").status_code == 204
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and follower.search("lighthouse"):
+        time.sleep(0.5)
+    assert follower.search("lighthouse") == []

@@ -35,6 +35,7 @@ bench: system-run $(STAMP)
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/federation.py
+	$(BIN)/python bench/federation_push.py
 	$(BIN)/python bench/tools.py
 
 $(STAMP): pyproject.toml

@@ -37,9 +37,10 @@ SETTLE = 12.0  # seconds between samples: longer than the follower's 10 s sync s
 
 
 def _upload(origin: Instance, key: str, title: str, shade: int) -> None:
+    picture = jpeg_bytes((320, 240), (shade, 90, 200))
     response = httpx.post(origin.url + "/api/v1/images", timeout=30,
                           headers={"Authorization": f"Bearer {key}"},
-                          files={"file": (f"{title}.jpg", jpeg_bytes((320, 240), (shade, 90, 200)))},
+                          files={"file": (f"{title}.jpg", picture)},
                           data={"visibility": "public", "title": title})
     response.raise_for_status()
 

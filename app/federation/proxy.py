@@ -235,9 +235,7 @@ def evict(db: Database, config: Mapping[str, Any]) -> int:
             if not rows:
                 break
             excess = _drop_oldest(db, rows, excess, removed)
-    root = cache_root(config)
-    for path in removed:
-        (root / path).unlink(missing_ok=True)
+    remove_files(config, removed)
     if removed:
         log.info("proxy: evicted %d cached files", len(removed))
     return len(removed)

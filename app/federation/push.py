@@ -3,8 +3,8 @@
 The feed stays the only channel for content: a notification carries nothing but
 the newest sequence number, and it is signed like every server-to-server request.
 
-Origin side: the worker's supervisor asks ``push_due`` every few seconds (one
-cheap query); when the feed moved past what followers were last told, it queues
+Origin side: the worker's supervisor asks ``push_due`` every few seconds (a few
+indexed reads); when the feed moved past what followers were last told, it queues
 the ``federation.push`` job, which POSTs ``{"latest": SEQ}`` to every approved
 follower's ``/federation/v1/notify``. Best effort: a follower that is down is
 logged and catches up on its periodic sync.

@@ -115,7 +115,7 @@ class Supervisor:
                 self.queue.enqueue(kind, dedupe_key=kind)
 
     def _push_federation(self) -> None:
-        """Queue a push to our followers when the change feed moved (one cheap query)."""
+        """Queue a push to our followers when the change feed moved (a few indexed reads)."""
         from app.federation.push import PUSH_KIND, push_due
 
         try:

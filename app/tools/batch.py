@@ -62,7 +62,7 @@ class Batch:
         if self.stop.is_set():
             return
         try:
-            self._still_wanted()
+            self._report()  # raises JobCancelled once the batch was cancelled
             values = self._outcome(item)
             queries.set_item(self.ctx.db, self.run["id"], item["position"], **values)
             self._advance()
@@ -105,18 +105,14 @@ class Batch:
         shutil.move(output.path, target)
         return OutputFile(target, name, output.mime)
 
-    def _still_wanted(self) -> None:
-        """Raise ``JobCancelled`` before starting a picture once the batch was cancelled."""
-        with self.lock:
-            done = self.done
-        self.ctx.progress(done / self.total, f"{done} of {self.total} pictures")
-
     def _advance(self) -> None:
+        self._report(finished=1)
+
+    def _report(self, finished: int = 0) -> None:
         with self.lock:
-            self.done += 1
+            self.done += finished
             done = self.done
         self.ctx.progress(done / self.total, f"{done} of {self.total} pictures")
-
 
 def unique_name(name: str, taken: set[str]) -> str:
     """``a.png``, then ``a_1.png``, ``a_2.png`` ... (as ashim names batch outputs)."""

@@ -40,7 +40,7 @@ class LiveThreadWorker(ThreadWorker):
     def _close_live_sockets(self) -> None:
         from app.realtime import bridge
 
-        app = self.wsgi
+        app = getattr(self, "wsgi", None)  # None when told to stop before it loaded the app
         if isinstance(app, Flask) and "salon.realtime" in app.extensions:
             # Not in the signal handler itself: closing waits on the sockets' writer threads.
             threading.Thread(target=bridge(app).stop, name="salon-close-sockets").start()

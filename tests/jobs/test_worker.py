@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import urllib.request
 
 import psutil
 import pytest
@@ -155,6 +156,14 @@ def _web_processes(pid: int, job_worker: psutil.Process) -> list[psutil.Process]
     return found
 
 
+def _serving(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
 def test_salon_run_keeps_its_worker_when_a_web_process_restarts(worker_env, spawn,
                                                                 queue: Queue) -> None:
     import socket
@@ -165,11 +174,15 @@ def test_salon_run_keeps_its_worker_when_a_web_process_restarts(worker_env, spaw
     run = spawn("app.cli", "run")
     wait_for(lambda: _workers(run.pid), what="the worker to start")
     job_worker = _workers(run.pid)[0]
-    wait_for(lambda: _web_processes(run.pid, job_worker), what="gunicorn's web process")
+    # Only a web process that answers has its own signal handlers: until then it still
+    # runs gunicorn's master handler, inherited over fork, which swallows a SIGTERM.
+    port = int(worker_env["SALON_PORT"])
+    wait_for(lambda: _serving(port), timeout=60, what="gunicorn's web process to serve")
     web = _web_processes(run.pid, job_worker)[0]
     web.terminate()  # gunicorn replaces it; the job worker must not notice
     wait_for(lambda: [p for p in _web_processes(run.pid, job_worker) if p.pid != web.pid],
              timeout=60, what="a new web process")
+    wait_for(lambda: _serving(port), timeout=60, what="the new web process to serve")
     assert job_worker.is_running() and job_worker.status() != psutil.STATUS_ZOMBIE
     job_id = queue.enqueue("test.record")
     wait_for(lambda: job(queue, job_id)["state"] == "succeeded", timeout=60,

@@ -57,6 +57,11 @@ function clearErrors() {
   });
 }
 
+// "width: must be at least 1"; a rule over several fields (field "settings") is its message alone.
+function describeFields(fields) {
+  return fields.map((f) => (f.field === "settings" ? f.message : `${f.field}: ${f.message}`)).join("; ");
+}
+
 function showErrors(reply) {
   clearErrors();
   const fields = reply.fields ?? [];
@@ -70,7 +75,7 @@ function showErrors(reply) {
     wrapper?.classList.add("invalid");
     first ??= wrapper?.querySelector("input, select");
   }
-  const listed = fields.map((f) => `${f.field}: ${f.message}`).join("; ");
+  const listed = describeFields(fields);
   errorBox.textContent = listed ? `${reply.error} — ${listed}` : reply.error;
   errorBox.hidden = false;
   first?.focus();
@@ -190,7 +195,8 @@ async function updatePreview() {
     preview.hidden = true;
     if (result.hidden) {
       placeholder.hidden = false;
-      placeholder.textContent = `No preview: ${reply.error ?? response.status}${(reply.fields ?? []).map((f) => ` — ${f.field}: ${f.message}`).join("")}`;
+      const listed = describeFields(reply.fields ?? []);
+      placeholder.textContent = listed ? `No preview yet: ${listed}.` : `No preview: ${reply.error ?? response.status}`;
     }
     return;
   }

@@ -40,6 +40,10 @@ def test_run_resize_on_a_picture_from_its_tool_page(page) -> None:
     page.click("#picture-tools summary")
     page.click(f'#picture-tools a[href="/tools/resize?image={picture}"]')
     page.wait_for_url(f"**/tools/resize?image={picture}")
+    placeholder = page.locator("#tool-placeholder")  # resize needs a size before a preview
+    page.wait_for_function("() => document.getElementById('tool-placeholder')"
+                           ".textContent.startsWith('No preview yet')")
+    assert placeholder.inner_text() == "No preview yet: give a width, a height or a percentage."
 
     page.fill('input[name="width"]', "100")
     page.locator("#tool-preview").wait_for(state="visible")  # a cheap tool's live preview

@@ -178,6 +178,9 @@ def _write_outputs(result: ToolResult, out: Path | None) -> None:
         return
     if out is None:
         names = ", ".join(output.name for output in result.files)
+        if result.illustrative:
+            click.echo(f"(also drew {names}; give -o FILE to keep it)", err=True)
+            return
         _fail(f"this run wrote {names}: give -o FILE (or -o FOLDER/) to keep it")
     if len(result.files) == 1 and not out.is_dir() and not str(out).endswith("/"):
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,7 @@ def barcode_read(ctx: ToolContext, s: BarcodeReadSettings) -> ToolResult:
     annotated = annotate(Image.fromarray(pixels), barcodes)
     path = ctx.output(f"{imaging.stem(ctx.input.name)}_annotated.png")
     annotated.save(path, format="PNG")
-    return ToolResult(files=[OutputFile(path, path.name, "image/png")],
+    return ToolResult(files=[OutputFile(path, path.name, "image/png")], illustrative=True,
                       data={"filename": ctx.input.name, "barcodes": barcodes})
 
 

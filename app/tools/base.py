@@ -125,6 +125,9 @@ class OutputFile:
 class ToolResult:
     files: list[OutputFile] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    # The files only illustrate the data (barcode outlines, a difference image): the
+    # command line prints the data and keeps the files only when asked to.
+    illustrative: bool = False
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ def compare(ctx: ToolContext, s: CompareSettings) -> ToolResult:
     diff = changed.ifthenelse(red, faded).copy(interpretation="srgb")
     path = ctx.output("diff.png")
     imaging.write(diff, path, "png")
-    return ToolResult(files=[OutputFile(path, path.name, "image/png")],
+    return ToolResult(files=[OutputFile(path, path.name, "image/png")], illustrative=True,
                       data={"similarity": similarity,
                             "dimensions": {"width": width, "height": height},
                             "changedPercent": round(100 * changed_share, 2),

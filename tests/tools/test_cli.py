@@ -56,6 +56,22 @@ def test_data_only_tools_need_no_output_and_file_tools_say_so(app, tmp_path: Pat
     assert sorted(p.name for p in folder.iterdir()) == ["in.png"]
 
 
+def test_reading_a_barcode_prints_it_and_keeps_the_outline_only_when_asked(
+        app, tmp_path: Path) -> None:
+    folder = tmp_path / "here"
+    folder.mkdir()
+    code = folder / "code.png"
+    assert invoke(app, ["tools", "run", "qr-generate", "--set", "text=salon-cli",
+                        "-o", str(code)]).exit_code == 0
+    read = invoke(app, ["tools", "run", "barcode-read", str(code)])
+    assert read.exit_code == 0, read.output
+    assert [found["text"] for found in json.loads(read.stdout)["barcodes"]] == ["salon-cli"]
+    assert "code_annotated.png" in read.stderr and "-o" in read.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["code.png"]
+    kept = invoke(app, ["tools", "run", "barcode-read", str(code), "-o", str(folder / "a.png")])
+    assert kept.exit_code == 0 and (folder / "a.png").stat().st_size > 0
+
+
 def test_settings_json_and_a_folder_for_outputs(app, tmp_path: Path) -> None:
     source = tmp_path / "in.png"
     Image.new("RGB", (40, 30), "red").save(source)

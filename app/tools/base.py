@@ -215,13 +215,19 @@ def tool(tool_id: str, *, title: str, category: str, settings: type[S], descript
 
 
 def load_tools() -> dict[str, Tool[Any]]:
-    """Import every tool module in this package (idempotent)."""
-    package = importlib.import_module("app.tools")
-    for module in pkgutil.iter_modules(package.__path__):
-        if module.name.startswith("_") or module.name in _NOT_TOOLS:
-            continue
-        importlib.import_module(f"app.tools.{module.name}")
+    """Import every tool module in this package (once: later calls cost nothing)."""
+    global _loaded
+    if not _loaded:
+        package = importlib.import_module("app.tools")
+        for module in pkgutil.iter_modules(package.__path__):
+            if module.name.startswith("_") or module.name in _NOT_TOOLS:
+                continue
+            importlib.import_module(f"app.tools.{module.name}")
+        _loaded = True
     return TOOLS
+
+
+_loaded = False
 
 
 # Modules of app/tools that are machinery, not tools.

@@ -205,7 +205,7 @@ def _viewer(db: Database, username: str) -> Viewer:
 
 @click.group()
 def pipelines() -> None:
-    """Saved sequences of tools: list, create, run."""
+    """Saved sequences of tools: list, create, run, delete."""
 
 
 USER = click.option("--user", "username", required=True, help="Whose pipelines.")
@@ -242,6 +242,21 @@ def pipelines_create(name: str, username: str, steps: tuple[str, ...], descripti
     except AppError as error:
         _explain(error)
     click.echo(f"saved pipeline {row['id']} {row['name']!r}")
+
+
+@pipelines.command("delete")
+@click.argument("name")
+@USER
+def pipelines_delete(name: str, username: str) -> None:
+    """Delete USER's pipeline NAME (runs already made keep their results)."""
+    db = _db(_app())
+    owner = _viewer(db, username).user_id or 0
+    try:
+        row = pipeline_service.pipeline_named(db, name, owner)
+    except AppError as error:
+        _explain(error)
+    queries.delete_pipeline(db, int(row["id"]), owner)
+    click.echo(f"deleted pipeline {row['id']} {row['name']!r}")
 
 
 def _step(text: str) -> dict[str, Any]:

@@ -138,3 +138,16 @@ def test_pipeline_with_a_disabled_step_is_refused(app, db, alice) -> None:
     assert ran.exit_code == 1 and "Step 1 (rotate)" in ran.stderr
     made = invoke(app, ["pipelines", "create", "q", "--user", "alice", "--step", "rotate"])
     assert made.exit_code == 1 and "disabled" in made.stderr
+
+
+def test_pipelines_delete_by_name_only_the_owners(app, alice, bob) -> None:
+    assert invoke(app, ["pipelines", "create", "tidy", "--user", "alice",
+                        "--step", "strip-metadata"]).exit_code == 0
+    other = invoke(app, ["pipelines", "delete", "tidy", "--user", "bob"])
+    assert other.exit_code == 1 and "No pipeline named 'tidy'" in other.output
+    deleted = invoke(app, ["pipelines", "delete", "tidy", "--user", "alice"])
+    assert deleted.exit_code == 0 and "deleted pipeline" in deleted.output
+    assert json.loads(invoke(app, ["pipelines", "list", "--user", "alice", "--json"]).output) == {
+        "pipelines": []}
+    again = invoke(app, ["pipelines", "delete", "tidy", "--user", "alice"])
+    assert again.exit_code == 1

@@ -121,6 +121,55 @@ def peers_unfollow(peer_id: int) -> None:
     click.echo(f"unfollowed peer {peer_id}; {removed} remote picture(s) removed")
 
 
+@peers_group.command("unblock")
+@click.argument("peer_id", type=int)
+def peers_unblock(peer_id: int) -> None:
+    """Accept requests from a blocked peer again (following starts over with ``add``)."""
+    from app.federation.peers import unblock
+
+    _run(unblock, _db(_app()), peer_id)
+    click.echo(f"peer {peer_id} unblocked")
+
+
+@peers_group.command("auto-approve")
+@click.argument("state", type=click.Choice(["on", "off"]), required=False)
+def peers_auto_approve(state: str | None) -> None:
+    """Approve every follow request at once (on) or leave it to an admin (off).
+
+    Without an argument, print the current state.
+    """
+    from app.federation.peers import auto_approve, set_auto_approve
+
+    db = _db(_app())
+    if state is not None:
+        set_auto_approve(db, state == "on")
+    click.echo(f"auto-approve: {'on' if auto_approve(db) else 'off'}")
+
+
+@peers_group.command("log")
+@click.argument("peer_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def peers_log(peer_id: int, as_json: bool) -> None:
+    """A peer's sync runs, newest first: when, pages, pictures new or changed, removed, error."""
+    from app.federation.peers import sync_history
+
+    rows = _run(sync_history, _db(_app()), peer_id)
+    if as_json:
+        click.echo(json.dumps({"peer_id": peer_id, "log": rows}))
+        return
+    if not rows:
+        click.echo(f"peer {peer_id}: no syncs yet")
+    for row in rows:
+        click.echo(_log_line(row))
+
+
+def _log_line(row: dict[str, Any]) -> str:
+    outcome = f"error: {row['error']}" if row["error"] else (
+        "ok" if row["finished_at"] else "running")
+    return (f"{row['started_at']}  {row['pages']} page(s), {row['upserts']} new or changed,"
+            f" {row['deletes']} removed  {outcome}")
+
+
 @peers_group.command("sync")
 @click.argument("peer_id", type=int, required=False)
 @click.option("--queue", "queued", is_flag=True,

@@ -1,4 +1,4 @@
-"""Following and being followed: add, approve, deny, unfollow, block.
+"""Following and being followed: add, approve, deny, unfollow, block, unblock.
 
 Both directions live on one ``peers`` row: ``following`` is our follow of
 them (none → requested → approved/denied), ``follower`` theirs of us (none →
@@ -19,6 +19,7 @@ from typing import Any
 from app.db import Database, Row
 from app.errors import AppError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from app.federation.apply import delete_all
+from app.federation.jobs import enqueue_sync
 from app.federation.remote import FeedError
 from app.federation.transport import (
     DOCUMENT_PATH,
@@ -28,11 +29,12 @@ from app.federation.transport import (
     signed,
 )
 from app.queries import peers as peer_queries
-from app.queries.settings import get_setting
+from app.queries.settings import get_setting, set_setting
 
 log = logging.getLogger(__name__)
 
 ANSWER_MAX_BYTES = 64 * 1024
+ACTIONS = ("approve", "deny", "block", "unblock", "unfollow", "sync")
 
 
 def own_url(config: Mapping[str, Any]) -> str:
@@ -227,7 +229,7 @@ def receive_follow(db: Database, config: Mapping[str, Any], resolver: KeyResolve
     if resolver.peer is not None and resolver.peer["blocked"]:
         raise Forbidden("This instance does not accept follows from yours.", state="blocked")
     document = resolver.document or fetch_document(config, normalise_url(claimed))
-    auto = bool(get_setting(db, "federation.auto_approve"))
+    auto = auto_approve(db)
     with db.transaction():
         row = peer_queries.upsert_peer(db, document.base_url, document.name, document.keys)
         state = "approved" if row["follower"] == "approved" or auto else "pending"
@@ -256,8 +258,65 @@ def receive_decision(db: Database, config: Mapping[str, Any], peer: Row, body: A
     return str(state)
 
 
+# -- what an admin sees and does (the pages, the API, the CLI) -------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an admin's action on a peer did, in words; a sync also names its job."""
+
+    message: str
+    job_id: int | None = None
+
+
+def perform(db: Database, config: Mapping[str, Any], peer_id: int, action: str,
+            requested_by: int | None = None) -> Outcome:
+    """One of ``ACTIONS`` on a peer; NotFound for an unknown peer."""
+    if action not in ACTIONS:
+        raise BadRequest(f"Unknown action {action!r}.", field="action")
+    if action in ("approve", "deny"):
+        row = decide(db, config, peer_id, "approved" if action == "approve" else "denied")
+        return Outcome(f"{row['name']} is {row['follower']} as a follower.")
+    if action == "sync":
+        _peer(db, peer_id)
+        job_id = enqueue_sync(db, peer_id, requested_by)
+        return Outcome(f"Sync queued (job {job_id}).", job_id)
+    if action == "unblock":
+        unblock(db, peer_id)
+        return Outcome("Unblocked.")
+    removed = (block if action == "block" else unfollow)(db, config, peer_id)
+    return Outcome(f"{action.capitalize()}ed; {removed} remote picture(s) removed.")
+
+
+def auto_approve(db: Database) -> bool:
+    return bool(get_setting(db, "federation.auto_approve"))
+
+
+def set_auto_approve(db: Database, value: bool) -> None:
+    with db.transaction():
+        set_setting(db, "federation.auto_approve", value)
+
+
+def overview(db: Database, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Every peer described, the auto-approve setting and this instance's address."""
+    return {"peers": [describe(row) for row in peer_queries.list_peers(db)],
+            "auto_approve": auto_approve(db), "own_url": own_url(config)}
+
+
+def details(db: Database, peer_id: int) -> dict[str, Any]:
+    """One peer described with the number of its pictures here; NotFound when unknown."""
+    row = _peer(db, peer_id)
+    return describe({**row, "pictures": peer_queries.picture_count(db, peer_id)})
+
+
+def sync_history(db: Database, peer_id: int) -> list[Row]:
+    """The peer's sync runs, newest first; NotFound when unknown."""
+    _peer(db, peer_id)
+    return peer_queries.sync_log(db, peer_id)
+
+
 def describe(row: Row) -> dict[str, Any]:
-    """A peer as the CLI and pages show it."""
+    """A peer as the CLI, the pages and the API show it."""
     return {"id": row["id"], "name": row["name"], "base_url": row["base_url"],
             "following": row["following"], "follower": row["follower"],
             "blocked": bool(row["blocked"]), "cursor": row["cursor"],

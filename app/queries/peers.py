@@ -27,6 +27,10 @@ def list_peers(db: Database) -> list[Row]:
         " FROM peers p ORDER BY p.name COLLATE NOCASE, p.id")
 
 
+def picture_count(db: Database, peer_id: int) -> int:
+    return int(db.value("SELECT count(*) FROM images WHERE peer_id = ?", (peer_id,)))
+
+
 def peer_keys(row: Row) -> list[dict[str, Any]]:
     keys = json.loads(row["keys"] or "[]")
     return keys if isinstance(keys, list) else []

@@ -13,16 +13,11 @@ from werkzeug.wrappers import Response
 
 from app.auth.access import admin_required
 from app.db import get_db
-from app.errors import AppError, NotFound
+from app.errors import AppError
 from app.federation import peers
-from app.federation.jobs import enqueue_sync
-from app.queries import peers as peer_queries
-from app.queries.settings import get_setting, set_setting
 from app.web.forms import form_error
 
 bp = Blueprint("peers", __name__, url_prefix="/admin/peers")
-
-ACTIONS = ("approve", "deny", "block", "unblock", "unfollow", "sync")
 
 
 @bp.app_template_global()
@@ -35,10 +30,7 @@ def media_url(image: Any, variant: str) -> str:
 
 
 def _list_context() -> dict[str, Any]:
-    db = get_db()
-    return {"peers": [peers.describe(row) for row in peer_queries.list_peers(db)],
-            "auto_approve": bool(get_setting(db, "federation.auto_approve")),
-            "own_url": peers.own_url(current_app.config)}
+    return peers.overview(get_db(), current_app.config)
 
 
 @bp.route("")
@@ -63,9 +55,7 @@ def add() -> Response | tuple[str, int, dict]:
 @bp.route("/settings", methods=["POST"])
 @admin_required
 def settings() -> Response:
-    db = get_db()
-    with db.transaction():
-        set_setting(db, "federation.auto_approve", bool(request.form.get("auto_approve")))
+    peers.set_auto_approve(get_db(), bool(request.form.get("auto_approve")))
     flash("Saved.")
     return redirect(url_for("peers.index"))
 
@@ -74,12 +64,8 @@ def settings() -> Response:
 @admin_required
 def show(peer_id: int) -> str:
     db = get_db()
-    row = peer_queries.get_peer(db, peer_id)
-    if row is None:
-        raise NotFound(f"No peer {peer_id}.")
-    pictures = db.value("SELECT count(*) FROM images WHERE peer_id = ?", (peer_id,))
-    return render_template("admin/peer.html", peer=peers.describe({**row, "pictures": pictures}),
-                           log=peer_queries.sync_log(db, peer_id))
+    return render_template("admin/peer.html", peer=peers.details(db, peer_id),
+                           log=peers.sync_history(db, peer_id))
 
 
 @bp.route("/<int:peer_id>/<any(approve, deny, block, unblock, unfollow, sync):peer_action>",
@@ -87,26 +73,12 @@ def show(peer_id: int) -> str:
 @admin_required
 def act(peer_id: int, peer_action: str) -> Response:
     try:
-        flash(_perform(peer_id, peer_action))
+        outcome = peers.perform(get_db(), current_app.config, peer_id, peer_action,
+                                current_user.id)
+        flash(outcome.message)
     except AppError as error:
         if error.status == 404:
             raise
         flash(error.message, "error")
     return redirect(url_for("peers.show", peer_id=peer_id))
 
-
-def _perform(peer_id: int, action: str) -> str:
-    db, config = get_db(), current_app.config
-    if action in ("approve", "deny"):
-        row = peers.decide(db, config, peer_id, "approved" if action == "approve" else "denied")
-        return f"{row['name']} is {row['follower']} as a follower."
-    if action == "sync":
-        if peer_queries.get_peer(db, peer_id) is None:
-            raise NotFound(f"No peer {peer_id}.")
-        job_id = enqueue_sync(db, peer_id, current_user.id)
-        return f"Sync queued (job {job_id})."
-    if action == "unblock":
-        peers.unblock(db, peer_id)
-        return "Unblocked."
-    removed = (peers.block if action == "block" else peers.unfollow)(db, config, peer_id)
-    return f"{action.capitalize()}ed; {removed} remote picture(s) removed."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from typing import Any
 
 from app.db import Database
@@ -17,6 +18,15 @@ def add_user(db: Database, username: str, role: str = "user") -> int:
     with db.transaction():
         return db.execute("INSERT INTO users (username, password_hash, role) VALUES (?, 'x', ?)",
                           (username, role))
+
+
+def add_peer(db: Database, base_url: str = "http://origin.test", name: str = "Origin",
+             following: str = "approved", follower: str = "none", keys: Any = ()) -> int:
+    """A peer row as if both sides had already talked (no remote instance needed)."""
+    with db.transaction():
+        return db.execute("INSERT INTO peers (base_url, name, following, follower, keys)"
+                          " VALUES (?, ?, ?, ?, ?)",
+                          (base_url, name, following, follower, json.dumps(list(keys))))
 
 
 def add_pictures(db: Database, owner_id: int, count: int, *, tags: tuple[str, ...] = ("cat",),

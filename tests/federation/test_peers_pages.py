@@ -13,15 +13,7 @@ from app.federation.identity import instance_document, load_identity
 from app.federation.signatures import sign_request
 from app.queries.settings import get_setting
 from tests.conftest import Browser
-from tests.federation.helpers import add_pictures, add_user
-
-
-def _peer(db: Any, base_url: str = "http://origin.test", name: str = "Origin",
-          following: str = "approved", follower: str = "none", keys: Any = ()) -> int:
-    with db.transaction():
-        return db.execute("INSERT INTO peers (base_url, name, following, follower, keys)"
-                          " VALUES (?, ?, ?, ?, ?)",
-                          (base_url, name, following, follower, json.dumps(list(keys))))
+from tests.federation.helpers import add_peer, add_pictures, add_user
 
 
 def _remote_picture(db: Any, peer_id: int, remote_id: str = "41") -> int:
@@ -50,7 +42,7 @@ def admin(app: Flask, make_user: Any) -> Browser:
 
 
 def test_remote_pictures_in_grid_page_and_api(app, db, alice: Browser) -> None:
-    peer_id = _peer(db)
+    peer_id = add_peer(db)
     image_id = _remote_picture(db, peer_id)
     grid = alice.page("/")
     card = grid.select_one(f'figure[data-id="{image_id}"]')
@@ -79,7 +71,7 @@ def test_remote_pictures_in_grid_page_and_api(app, db, alice: Browser) -> None:
 
 
 def test_shadow_account_is_hidden_and_cannot_log_in(app, db, admin: Browser) -> None:
-    peer_id = _peer(db)
+    peer_id = add_peer(db)
     _remote_picture(db, peer_id)
     shadow = db.one("SELECT u.* FROM users u JOIN peers p ON p.user_id = u.id")
     assert shadow["disabled"] == 1
@@ -90,8 +82,8 @@ def test_shadow_account_is_hidden_and_cannot_log_in(app, db, admin: Browser) -> 
 
 
 def test_admin_peers_page_lists_states_and_acts(app, db, admin: Browser, alice: Browser) -> None:
-    following = _peer(db)
-    pending = _peer(db, "http://fan.test", "Fan", following="none", follower="pending")
+    following = add_peer(db)
+    pending = add_peer(db, "http://fan.test", "Fan", following="none", follower="pending")
     _remote_picture(db, following)
     page = admin.page("/admin/users")
     assert page.find("a", string="Peers")["href"] == "/admin/peers"
@@ -144,7 +136,7 @@ def test_sharing_nsfw_preference_reannounces_the_owners_pictures(app, db, alice)
 
 
 def test_cli_lists_and_refuses_unknown_peers(app, db, runner) -> None:
-    peer_id = _peer(db, follower="pending")
+    peer_id = add_peer(db, follower="pending")
     listed = json.loads(runner.invoke(["peers", "list", "--json"]).output)["peers"]
     assert [(p["id"], p["following"], p["follower"]) for p in listed] == [
         (peer_id, "approved", "pending")]
@@ -165,7 +157,7 @@ def test_cli_lists_and_refuses_unknown_peers(app, db, runner) -> None:
 def _self_peer(app: Flask, db: Any, follower: str) -> None:
     """This instance as its own peer: requests it signs then verify here."""
     document = instance_document(app.config, load_identity(app.config))
-    _peer(db, document["base_url"], "self", follower=follower, keys=document["keys"])
+    add_peer(db, document["base_url"], "self", follower=follower, keys=document["keys"])
 
 
 def _signed_get(app: Flask, client: Any, path: str) -> Any:

@@ -33,9 +33,12 @@ from app.tools.batch import zip_members, zip_stream
 from app.tools.registry import (
     by_category,
     describe,
+    disabled_tools,
     enabled_tool,
     enabled_tools,
+    find_tool,
     parse_settings,
+    set_disabled_tools,
 )
 from app.tools.runner import limits_of
 from app.tools.service import Upload, receive, run_folder
@@ -91,7 +94,7 @@ def parse_assignments(pairs: tuple[str, ...], base: str | None) -> dict[str, Any
 
 @click.group()
 def tools() -> None:
-    """The image tools: list them, run one on files."""
+    """The image tools: list them, run one on files, turn them off and on."""
 
 
 @tools.command("list")
@@ -107,6 +110,35 @@ def tools_list(as_json: bool) -> None:
         for tool in group:
             flags = " [pipeline]" if tool.pipeline else ""
             click.echo(f"  {tool.id:<18} {tool.title}{flags}")
+    off = disabled_tools(_db(_app()))
+    if off:
+        click.echo(f"Disabled by the admin: {', '.join(sorted(off))}")
+
+
+@tools.command("disable")
+@click.argument("tool_ids", nargs=-1, required=True)
+def tools_disable(tool_ids: tuple[str, ...]) -> None:
+    """Turn tools off here: hidden on the pages, refused by the API, CLI and pipelines."""
+    _change_disabled(tool_ids, off=True)
+
+
+@tools.command("enable")
+@click.argument("tool_ids", nargs=-1, required=True)
+def tools_enable(tool_ids: tuple[str, ...]) -> None:
+    """Turn disabled tools back on."""
+    _change_disabled(tool_ids, off=False)
+
+
+def _change_disabled(tool_ids: tuple[str, ...], off: bool) -> None:
+    db = _db(_app())
+    try:
+        named = {find_tool(tool_id).id for tool_id in tool_ids}  # aliases resolve
+    except AppError as error:
+        _explain(error)
+    current = disabled_tools(db)
+    with db.transaction():
+        chosen = set_disabled_tools(db, sorted(current | named if off else current - named))
+    click.echo(f"disabled: {', '.join(chosen) or 'none'}")
 
 
 @tools.command("run")

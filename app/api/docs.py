@@ -40,6 +40,10 @@ def _tool_paths() -> dict[str, dict[str, Any]]:
     return {
         "/api/v1/tools": {"get": _op("Enabled image tools by category, each with its settings' "
                                      "JSON schema ('settings=0' leaves the schemas out)")},
+        "/api/v1/tools/disabled": {
+            "get": _op("Admin: the tools turned off on this instance {disabled_tools: [...]}"),
+            "put": _op("Admin: replace the list {disabled_tools: [tool ids]}; unknown ids are "
+                       "a 400 and change nothing", body="application/json")},
         "/api/v1/tools/{tool_id}": {
             "get": _op("One tool with its settings' JSON schema (403 if disabled)", [tool]),
             "post": _op("Run a tool as a job: multipart 'file' (repeatable) plus the tool's "
@@ -76,7 +80,33 @@ def _tool_paths() -> dict[str, dict[str, Any]]:
     }
 
 
+def _peer_paths() -> dict[str, dict[str, Any]]:
+    """Admin: the peers this instance follows or is followed by (``app/api/peers.py``)."""
+    peer = {"name": "peer_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    action = {"name": "peer_action", "in": "path", "required": True,
+              "schema": {"type": "string", "enum": ["approve", "deny", "block", "unblock",
+                                                    "unfollow", "sync"]}}
+    return {
+        "/api/v1/peers": {
+            "get": _op("Admin: every peer with both directions' states, auto_approve, own_url"),
+            "post": _op("Admin: follow an instance {url}: fetch its instance document and "
+                        "send a signed follow request; 201 the peer", body="application/json",
+                        ok="201")},
+        "/api/v1/peers/{peer_id}": {
+            "get": _op("Admin: one peer with its pictures here and its sync log, newest "
+                       "first", [peer])},
+        "/api/v1/peers/{peer_id}/{peer_action}": {
+            "post": _op("Admin: approve or deny a follower, block, unblock, unfollow: "
+                        "{message, peer}; sync queues a job: 202 {message, peer, job_id}",
+                        [peer, action])},
+        "/api/v1/peers/settings": {
+            "put": _op("Admin: {auto_approve: bool}, approve every follow request at once",
+                       body="application/json")},
+    }
+
+
 TOOL_PATHS = _tool_paths()
+PEER_PATHS = _peer_paths()
 
 PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/images": {
@@ -128,6 +158,7 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/v1/me": {"get": _op("The authenticated user")},
     **TOOL_PATHS,
+    **PEER_PATHS,
 }
 
 

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_file
 from flask_login import current_user
 from werkzeug.routing import BaseConverter
 
-from app.auth.access import current_viewer
+from app.auth.access import admin_required, current_viewer
 from app.db import get_db
 from app.errors import BadRequest, Conflict, NotFound
 from app.media.storage import MediaStore
@@ -24,7 +24,15 @@ from app.tools import pipelines as pipeline_service
 from app.tools import service
 from app.tools.batch import zip_members, zip_stream
 from app.tools.imaging import MIME_BY_EXT
-from app.tools.registry import InvalidSettings, by_category, describe, enabled_tool, enabled_tools
+from app.tools.registry import (
+    InvalidSettings,
+    by_category,
+    describe,
+    disabled_tools,
+    enabled_tool,
+    enabled_tools,
+    set_disabled_tools,
+)
 from app.tools.runner import limits_of
 
 bp = Blueprint("api_tools", __name__, url_prefix="/api/v1")
@@ -104,6 +112,24 @@ def list_tools() -> Response:
     return jsonify({"tools": [describe(tool, full=full) for tool in tools],
                     "categories": [{"id": cid, "title": title, "tools": [t.id for t in group]}
                                    for cid, title, group in by_category(tools)]})
+
+
+@bp.route("/tools/disabled")
+@admin_required
+def get_disabled() -> Response:
+    return jsonify({"disabled_tools": sorted(disabled_tools(get_db()))})
+
+
+@bp.route("/tools/disabled", methods=["PUT"])
+@admin_required
+def put_disabled() -> Response:
+    body = request.get_json(silent=True)
+    chosen = body.get("disabled_tools") if isinstance(body, dict) else None
+    if not isinstance(chosen, list) or not all(isinstance(item, str) for item in chosen):
+        raise BadRequest('Send {"disabled_tools": [tool ids]}.', field="disabled_tools")
+    db = get_db()
+    with db.transaction():
+        return jsonify({"disabled_tools": set_disabled_tools(db, chosen)})
 
 
 @bp.route("/tools/<tool:tool_id>")

@@ -10,8 +10,8 @@ import zxingcpp
 from PIL import Image
 
 from app.queries.settings import set_setting
-from tests.conftest import jpeg_bytes, multipart
-from tests.tools.infra import image_size, post_tool, run_jobs, run_status, upload
+from tests.conftest import Browser, jpeg_bytes, multipart
+from tests.tools.infra import image_size, post_json, post_tool, run_jobs, run_status, upload
 
 
 def test_list_gives_every_tool_with_its_settings_schema(alice) -> None:
@@ -134,6 +134,30 @@ def test_disabled_tool_is_refused_and_hidden(app, db, alice) -> None:
     assert response.status_code == 403 and "disabled" in response.get_json()["error"]
 
 
+def test_admins_turn_tools_off_and_on_through_the_api(app, make_user, alice) -> None:
+    make_user("root", role="admin")
+    admin = Browser(app.test_client())
+    assert admin.login("root").status_code == 302
+    assert admin.client.get("/api/v1/tools/disabled").get_json() == {"disabled_tools": []}
+    turned = post_json(admin, "/api/v1/tools/disabled",
+                       {"disabled_tools": ["rotate", "resize"]}, method="PUT")
+    assert turned.status_code == 200
+    assert turned.get_json() == {"disabled_tools": ["resize", "rotate"]}
+    listed = {t["id"] for t in alice.client.get("/api/v1/tools").get_json()["tools"]}
+    assert "resize" not in listed and "crop" in listed
+    for bad in ({"disabled_tools": ["no-such-tool"]}, {"disabled_tools": "resize"}, ["resize"]):
+        refused = post_json(admin, "/api/v1/tools/disabled", bad, method="PUT")
+        assert refused.status_code == 400 and refused.get_json()["field"] == "disabled_tools"
+    assert admin.client.get("/api/v1/tools/disabled").get_json() == {
+        "disabled_tools": ["resize", "rotate"]}  # a refused change changed nothing
+    assert alice.client.get("/api/v1/tools/disabled").status_code == 403
+    assert post_json(alice, "/api/v1/tools/disabled", {"disabled_tools": []},
+                     method="PUT").status_code == 403
+    assert app.test_client().get("/api/v1/tools/disabled").status_code == 401
+    cleared = post_json(admin, "/api/v1/tools/disabled", {"disabled_tools": []}, method="PUT")
+    assert cleared.get_json() == {"disabled_tools": []}
+
+
 def test_a_tool_disabled_after_queueing_fails_its_job_with_the_reason(app, db, alice) -> None:
     job_id = post_tool(alice, "resize", {"file": ("a.jpg", jpeg_bytes()),
                                          "settings": {"width": 10}}).get_json()["job_id"]
@@ -228,6 +252,7 @@ def test_openapi_documents_the_tool_routes(client) -> None:
     paths = client.get("/api/openapi.json").get_json()["paths"]
     assert {"/api/v1/tools", "/api/v1/tools/{tool_id}", "/api/v1/pipelines/{pipeline_id}/run",
             "/api/v1/tools/runs/{job_id}/zip"} <= set(paths)
+    assert set(paths["/api/v1/tools/disabled"]) == {"get", "put"}
 
 
 def test_an_uploaded_file_can_be_added_to_my_pictures(app, alice) -> None:

@@ -95,7 +95,7 @@ def test_invalid_settings_and_disabled_tools_are_clear_errors(app, db, tmp_path:
                        "-o", str(tmp_path / "x.jpg")])
     assert off.exit_code == 1 and "disabled" in off.stderr
     assert not (tmp_path / "x.jpg").exists()
-    assert "resize" not in invoke(app, ["tools", "list"]).output
+    assert "  resize " not in invoke(app, ["tools", "list"]).output
 
 
 def test_a_file_that_is_not_a_picture_is_refused(app, tmp_path: Path) -> None:
@@ -151,3 +151,21 @@ def test_pipelines_delete_by_name_only_the_owners(app, alice, bob) -> None:
         "pipelines": []}
     again = invoke(app, ["pipelines", "delete", "tidy", "--user", "alice"])
     assert again.exit_code == 1
+
+
+def test_admins_turn_tools_off_and_on_from_the_command_line(app, alice, tmp_path: Path) -> None:
+    off = invoke(app, ["tools", "disable", "resize", "saturation"])  # an alias of adjust-colors
+    assert off.exit_code == 0 and off.output.strip() == "disabled: adjust-colors, resize"
+    listed = invoke(app, ["tools", "list"]).output
+    assert "  resize " not in listed
+    assert "Disabled by the admin: adjust-colors, resize" in listed
+    source = tmp_path / "in.jpg"
+    source.write_bytes(jpeg_bytes((30, 20)))
+    refused = invoke(app, ["tools", "run", "resize", str(source), "--set", "width=5",
+                           "-o", str(tmp_path / "out.jpg")])
+    assert refused.exit_code == 1 and "disabled" in refused.stderr
+    unknown = invoke(app, ["tools", "disable", "nope"])
+    assert unknown.exit_code == 1 and "No tool named 'nope'" in unknown.stderr
+    on = invoke(app, ["tools", "enable", "resize"])
+    assert on.exit_code == 0 and on.output.strip() == "disabled: adjust-colors"
+    assert invoke(app, ["tools", "enable", "adjust-colors"]).output.strip() == "disabled: none"

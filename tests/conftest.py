@@ -139,6 +139,14 @@ def bob(app: Flask, make_user: Callable[..., int]) -> Browser:
     return user
 
 
+@pytest.fixture
+def admin(app: Flask, make_user: Callable[..., int]) -> Browser:
+    make_user("root", role="admin")
+    user = Browser(app.test_client())
+    assert user.login("root").status_code == 302
+    return user
+
+
 def multipart(fields: dict[str, Any]) -> tuple[bytes, str]:
     """Encode a multipart body in memory (Werkzeug's test encoder spools big files to
     temporary files that stay open when the server refuses the body early)."""

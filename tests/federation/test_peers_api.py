@@ -21,14 +21,6 @@ ROUTES = [("GET", "/api/v1/peers"), ("POST", "/api/v1/peers"), ("GET", "/api/v1/
           ("PUT", "/api/v1/peers/settings")]
 
 
-@pytest.fixture
-def admin(app: Flask, make_user: Any) -> Browser:
-    make_user("root", role="admin")
-    user = Browser(app.test_client())
-    assert user.login("root").status_code == 302
-    return user
-
-
 def call(user: Browser, method: str, url: str, body: Any = None) -> Any:
     """A JSON request with the session's CSRF header, as the browser's scripts send it."""
     return user.client.open(url, method=method, json=body,

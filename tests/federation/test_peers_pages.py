@@ -33,14 +33,6 @@ def _remote_picture(db: Any, peer_id: int, remote_id: str = "41") -> int:
     return int(db.value("SELECT id FROM images WHERE remote_id = ?", (remote_id,)))
 
 
-@pytest.fixture
-def admin(app: Flask, make_user: Any) -> Browser:
-    make_user("root", role="admin")
-    user = Browser(app.test_client())
-    assert user.login("root").status_code == 302
-    return user
-
-
 def test_remote_pictures_in_grid_page_and_api(app, db, alice: Browser) -> None:
     peer_id = add_peer(db)
     image_id = _remote_picture(db, peer_id)

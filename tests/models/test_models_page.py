@@ -3,7 +3,6 @@ form (validation with the field named and the input kept), and admins only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,6 @@ def app(app: Flask) -> Flask:
     return app
 
 
-@pytest.fixture
-def admin(app: Flask, make_user: Callable[..., int]) -> Browser:
-    make_user("root", role="admin")
-    browser = Browser(app.test_client())
-    assert browser.login("root").status_code == 302
-    return browser
 
 
 def row(page: Any, name: str) -> Any:

@@ -66,9 +66,7 @@ def picture(db: Any, user_id: Callable[[str], int]) -> Callable[..., int]:
 
 
 @pytest.fixture
-def root(app: Flask, make_user: Callable[..., int]) -> Browser:
-    make_user("root", role="admin")
-    admin = Browser(app.test_client())
-    assert admin.login("root").status_code == 302
+def root(admin: Browser) -> Browser:
+    """The organise tests' name for the admin account."""
     return admin
 

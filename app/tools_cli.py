@@ -101,7 +101,8 @@ def tools() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def tools_list(as_json: bool) -> None:
     """The enabled tools by category."""
-    available = enabled_tools(_db(_app()))
+    db = _db(_app())
+    available = enabled_tools(db)
     if as_json:
         click.echo(json.dumps({"tools": [describe(tool) for tool in available]}, indent=1))
         return
@@ -110,7 +111,7 @@ def tools_list(as_json: bool) -> None:
         for tool in group:
             flags = " [pipeline]" if tool.pipeline else ""
             click.echo(f"  {tool.id:<18} {tool.title}{flags}")
-    off = disabled_tools(_db(_app()))
+    off = disabled_tools(db)
     if off:
         click.echo(f"Disabled by the admin: {', '.join(sorted(off))}")
 

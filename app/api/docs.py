@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify, render_template
 from werkzeug.wrappers import Response
 
 from app.auth.access import public
+from app.federation.peers import ACTIONS
 
 bp = Blueprint("api_docs", __name__, url_prefix="/api")
 
@@ -84,8 +85,7 @@ def _peer_paths() -> dict[str, dict[str, Any]]:
     """Admin: the peers this instance follows or is followed by (``app/api/peers.py``)."""
     peer = {"name": "peer_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     action = {"name": "peer_action", "in": "path", "required": True,
-              "schema": {"type": "string", "enum": ["approve", "deny", "block", "unblock",
-                                                    "unfollow", "sync"]}}
+              "schema": {"type": "string", "enum": list(ACTIONS)}}
     return {
         "/api/v1/peers": {
             "get": _op("Admin: every peer with both directions' states, auto_approve, own_url"),

@@ -43,7 +43,7 @@ def get_peer(peer_id: int) -> Response:
     return jsonify({**peers.details(db, peer_id), "log": peers.sync_history(db, peer_id)})
 
 
-@bp.route("/peers/<int:peer_id>/<any(approve, deny, block, unblock, unfollow, sync):peer_action>",
+@bp.route(f"/peers/<int:peer_id>/<any({', '.join(peers.ACTIONS)}):peer_action>",
           methods=["POST"])
 @admin_required
 def act(peer_id: int, peer_action: str) -> tuple[Response, int]:

@@ -68,7 +68,7 @@ def show(peer_id: int) -> str:
                            log=peers.sync_history(db, peer_id))
 
 
-@bp.route("/<int:peer_id>/<any(approve, deny, block, unblock, unfollow, sync):peer_action>",
+@bp.route(f"/<int:peer_id>/<any({', '.join(peers.ACTIONS)}):peer_action>",
           methods=["POST"])
 @admin_required
 def act(peer_id: int, peer_action: str) -> Response:
